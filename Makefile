@@ -1,0 +1,37 @@
+# Quick start: `make run` opens the app, `make test` runs the whole suite. Both create .venv when missing.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP_RUN := $(VENV)/.installed-run
+STAMP_TEST := $(VENV)/.installed-test
+
+.PHONY: run test lint format bench screenshots package clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP_RUN): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(STAMP_TEST): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@ $(STAMP_RUN)
+
+run: $(STAMP_RUN)
+	$(BIN)/rigfit
+
+test: $(STAMP_TEST)
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
+
+lint: $(STAMP_TEST)
+	$(BIN)/ruff check advisor ui tests benchmarks packaging
+	$(BIN)/ruff format --check advisor ui tests benchmarks packaging
+
+format: $(STAMP_TEST)
+	$(BIN)/ruff format advisor ui tests benchmarks packaging
+	$(BIN)/ruff check --fix advisor ui tests benchmarks packaging
+
+clean:
+	rm -rf $(VENV) build dist .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""CLI subcommands, one module each; ``advisor.cli`` discovers every module that has ``register()``."""

@@ -1,0 +1,1 @@
+"""Downloading a plan option's file set: resumable, verified, cancellable."""

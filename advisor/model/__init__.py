@@ -1,0 +1,1 @@
+"""Knowing the model: GGUF headers, Hub repositories and the bundled catalog."""

@@ -1,0 +1,1 @@
+"""Hardware and plan reports: JSON, Markdown and HTML here; PDF is rendered by ``ui`` with Qt."""

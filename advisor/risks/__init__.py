@@ -1,0 +1,1 @@
+"""Risk flags: a rules engine over data files, and the licence knowledge base."""
