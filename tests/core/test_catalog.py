@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -272,3 +273,41 @@ def test_cli_unknown_model_is_a_message(capsys: pytest.CaptureFixture[str]) -> N
     assert cli.main(["catalog", "show", "gemma-3-27b"]) == 2
     err = capsys.readouterr().err
     assert "not in the offline catalog" in err and "gemma-3-27b-it" in err and "Traceback" not in err
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The derivation script: its arithmetic is what "basis: derived" points at
+
+
+def _build_tool():
+    import importlib.util
+
+    path = CATALOG / "tools" / "build_catalog.py"
+    spec = importlib.util.spec_from_file_location("rigfit_build_catalog", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_script_rebuilds_the_committed_files(tmp_path: Path) -> None:
+    _build_tool().main(tmp_path, verbose=False)
+    built = sorted(p.name for p in tmp_path.glob("*.json"))
+    assert built == [p.name for p in FILES]
+    for name in built:
+        assert json.loads((tmp_path / name).read_text()) == json.loads((CATALOG / name).read_text()), name
+
+
+def test_recipe_reproduces_exact_llama_file_sizes() -> None:
+    """Tensor bytes from llama.cpp's Q4_K_M rules + the header allowance bracket real Q4_K_M files."""
+    tool = _build_tool()
+    archs = {
+        "llama-3.1-8b": tool.Arch("llama", 32, 131072, 4096, 32, 8, 128, 128256, ff=14336),
+        "llama-3.2-1b": tool.Arch("llama", 16, 131072, 2048, 32, 8, 64, 128256, ff=8192, tied=True),
+        "llama-3.2-3b": tool.Arch("llama", 28, 131072, 3072, 24, 8, 128, 128256, ff=8192, tied=True),
+    }
+    for key, real_size, source in tool.LLAMA_HEADER_CHECKS:
+        by, _, _ = tool.class_bytes(archs[key], "Q4_K_M", None)
+        weights = by["token_embd"] + by["output"] + by["dense"] + by["expert"]
+        header = real_size - weights
+        assert 7_000_000 < header <= tool.header_estimate(archs[key]), (key, header, source)

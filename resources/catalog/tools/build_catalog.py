@@ -319,9 +319,38 @@ def class_bytes(a: Arch, ftype: str | None, recipe: dict[str, str] | None) -> tu
 
 
 def header_estimate(a: Arch) -> int:
-    """GGUF header: vocab strings + scores + types (+ merges), tensor infos. A rounded allowance, not a measure."""
+    """GGUF header allowance: 61 B per vocabulary entry + 64 B per tensor info + 4 KiB, rounded up to 4 KiB.
+
+    Calibrated on three llama.cpp Q4_K_M files of Llama 3.x fine-tunes whose exact LFS sizes are public
+    (LLAMA_HEADER_CHECKS): file size minus the recipe's tensor bytes is 7.83-7.84 MB for the 128256-token
+    BPE vocabulary (tokens, scores, types and 280k merges) = 61 B per token. SentencePiece vocabularies
+    without merges (Gemma) need less, so this is an upper-side allowance, not a measurement.
+    """
     n_tensors = len(tensors(a))
-    return int(math.ceil((a.vocab * 48 + n_tensors * 96 + 65536) / 4096) * 4096)
+    return int(math.ceil((a.vocab * 61 + n_tensors * 64 + 4096) / 4096) * 4096)
+
+
+LLAMA_HEADER_CHECKS = [
+    # (architecture key, exact file size in bytes, source)
+    (
+        "llama-3.1-8b",
+        4_920_733_792,
+        "https://huggingface.co/vitormesaque/irisk/commit/"
+        "8f27900c83a729cd330bfbc07b415b33691af1b4 (LFS pointer: unsloth.Q4_K_M.gguf size 4920733792)",
+    ),
+    (
+        "llama-3.2-1b",
+        807_693_984,
+        "https://huggingface.co/soumitsr/llama-v3p2-article-digestor-gguf/commit/"
+        "032b4ccff3d4905948c95bbd3572f1a625d53bcd (LFS pointer: unsloth.Q4_K_M.gguf size 807693984)",
+    ),
+    (
+        "llama-3.2-3b",
+        2_019_377_984,
+        "https://huggingface.co/fotiecodes/jarvis-small-3b/commit/"
+        "6e1ec3172f5b837e346d0f00a2139a375ffdb05e (LFS pointer: unsloth.Q4_K_M.gguf size 2019377984)",
+    ),
+]
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -426,7 +455,8 @@ def quant(
         + (f" ({recipe_basis})" if recipe_basis else "")
         + "; "
         + "; ".join(notes)
-        + f"; header allowance {header} B = vocab x 48 B + 96 B per tensor + 64 KiB, rounded"
+        + f"; header allowance {header} B = vocab x 61 B + 64 B per tensor + 4 KiB, rounded up to 4 KiB "
+        "(calibrated on exact Llama 3.x Q4_K_M file sizes, see tools/build_catalog.py)"
     )
     entry = {
         "quant": name,
@@ -517,10 +547,10 @@ def entry(
     return d
 
 
-def write(d: dict) -> None:
-    path = OUT_DIR / f"{d['id']}.json"
+def write(d: dict, out_dir: Path = OUT_DIR, verbose: bool = True) -> None:
+    path = out_dir / f"{d['id']}.json"
     path.write_text(json.dumps(d, indent=1, ensure_ascii=False) + "\n")
-    for q in d["quants"]:
+    for q in d["quants"] if verbose else ():
         print(f"{d['id']:28s} {q['quant']:12s} {q['size_bytes'] / GB:8.2f} GB  {q['basis'].split('; ')[1][:90]}")
 
 
@@ -1677,12 +1707,16 @@ def deepseek() -> list[dict]:
     return out
 
 
-def main() -> None:
-    models = [minimax(), *llamas(), *qwens(), *gemmas(), mistral(), *gptoss(), glm_air(), *deepseek()]
-    for old in OUT_DIR.glob("*.json"):
+def build_all() -> list[dict]:
+    return [minimax(), *llamas(), *qwens(), *gemmas(), mistral(), *gptoss(), glm_air(), *deepseek()]
+
+
+def main(out_dir: Path = OUT_DIR, verbose: bool = True) -> None:
+    models = build_all()
+    for old in out_dir.glob("*.json"):
         old.unlink()
     for m in models:
-        write(m)
+        write(m, out_dir, verbose)
 
 
 if __name__ == "__main__":
