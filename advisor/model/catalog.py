@@ -189,6 +189,9 @@ class _Validator:
         n_layer = self.count(arch, "block_count", w, minimum=1)
         for key in ("context_length", "embedding_length", "vocab_size", "key_length", "value_length"):
             self.count(arch, key, w, minimum=1)
+        tied = arch.get("tie_word_embeddings")
+        if tied is not None and not isinstance(tied, bool):
+            raise self.fail(f"{w}.tie_word_embeddings", "must be true or false")
         for key in ("head_count", "head_count_kv"):
             value = self.get(arch, key, w, (int, list))
             if isinstance(value, list) and (
@@ -338,6 +341,7 @@ def _build_facts(data: dict[str, Any]) -> ModelFacts:
         size_label=a.get("size_label"),
         license=lic.get("card_license"),
         license_name=lic.get("card_license_name"),
+        tied_embeddings=bool(a.get("tie_word_embeddings", False)),
     )
 
 

@@ -60,6 +60,8 @@ class ModelFacts:
     license_name: str | None = None  # general.license.name
     tensors: tuple[TensorInfo, ...] = ()  # empty when the facts come from the catalog
     tensor_types: tuple[str, ...] = ()  # distinct type names present, sorted
+    #: No output.weight: llama.cpp reuses token_embd for the output layer (a second copy on the GPU when offloaded)
+    tied_embeddings: bool = False
 
     @property
     def is_moe(self) -> bool:

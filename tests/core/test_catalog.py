@@ -135,6 +135,7 @@ def test_mla_and_sliding_window_facts() -> None:
     gemma = load_catalog_model("gemma-3-27b-it").facts
     assert gemma.sliding_window == 1024
     assert len(gemma.swa_layers) == 62 - 62 // 6 and 5 not in gemma.swa_layers and 0 in gemma.swa_layers
+    assert gemma.tied_embeddings and not load_catalog_model("llama-3.1-8b-instruct").facts.tied_embeddings
     oss = load_catalog_model("gpt-oss-20b").facts
     assert oss.sliding_window == 128 and oss.swa_layers == tuple(range(0, 24, 2))
 

@@ -1630,7 +1630,9 @@ def deepseek() -> list[dict]:
                 "kv_lora_rank": 512,
                 "q_lora_rank": 1536,
                 "value_length": 128,
-                "kv_basis": "these files predate llama.cpp's MLA KV cache (PR #12801, 2025-04): the "
+                "kv_basis": "llama.cpp src/llama-hparams.cpp: is_mla() is true only when key_length_mla and "
+                "value_length_mla are both non-zero, else the cache keeps K and V (llama-kv-cache.cpp has_v = "
+                "!is_mla); these files predate llama.cpp's MLA KV cache (PR #12801, 2025-04): the "
                 "header has no key_length_mla/value_length_mla, so llama.cpp caches K (192) and V "
                 "(128) for all 128 heads; re-converted files (deepseek-r1-0528) cache the 576-wide "
                 "latent instead",
