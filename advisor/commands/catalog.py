@@ -99,12 +99,12 @@ def _show_handler(args: argparse.Namespace) -> int:
     if getattr(args, "json", False):
         print(json.dumps(raw_entry(model.id), indent=1, ensure_ascii=False))
         return 0
-    observed = {q["quant"] for q in raw_entry(model.id)["quants"] if q["tensor_types_basis"].startswith("observed")}
-    print(_describe(model, observed))
+    expected = {q["quant"] for q in raw_entry(model.id)["quants"] if q["tensor_types_basis"].startswith("derived")}
+    print(_describe(model, expected))
     return 0
 
 
-def _describe(model: Model, observed_types: set[str]) -> str:
+def _describe(model: Model, expected_types: set[str]) -> str:
     f = model.facts
     lines = [f"{model.name}  ({model.id})", f"Repo: {model.repo}"]
     if model.licence.base_model:
@@ -137,10 +137,10 @@ def _describe(model: Model, observed_types: set[str]) -> str:
                 format_gb(opt.size_bytes),
                 str(len(opt.files)),
                 expert,
-                ", ".join(opt.tensor_types) + ("" if opt.quant in observed_types else " *"),
+                (", ".join(opt.tensor_types) or "unknown") + (" *" if opt.quant in expected_types else ""),
             ]
         )
     lines += ["", _table(["QUANT", "SIZE", "FILES", "EXPERTS", "TENSOR TYPES"], rows)]
-    if len(observed_types) < len(model.options):
-        lines.append("* tensor types expected from the quant recipe, not read from the file")
+    if expected_types:
+        lines.append("* tensor types expected from llama.cpp's quantization rules, not read from the file")
     return "\n".join(lines)

@@ -270,6 +270,10 @@ class _Validator:
         for t in types:
             if not isinstance(t, str) or t not in _TYPE_NAMES:
                 raise self.fail(f"{where}.tensor_types", f"has {t!r}, which is not a ggml type name")
+        expert_types = self.get(q, "expert_tensor_types", where, list, optional=True) or []
+        if not set(expert_types) <= set(types):
+            raise self.fail(f"{where}.expert_tensor_types", "must be a subset of tensor_types")
+        self.text(q, "tensor_types_basis", where)
         companions = self.get(q, "companions", where, list, optional=True) or []
         for j, c in enumerate(companions):
             cw = f"{where}.companions[{j}]"
@@ -373,6 +377,13 @@ def build_weight_map(bytes_by_class: dict[str, int], facts: ModelFacts) -> Weigh
     )
 
 
+def _expert_types(q: dict[str, Any]) -> dict[str, tuple[str, ...]]:
+    """``expert_tensor_types`` for ``QuantOption`` once that field exists (added by the risk rules' branch)."""
+    if "expert_tensor_types" not in QuantOption.__dataclass_fields__:
+        return {}
+    return {"expert_tensor_types": tuple(sorted(q.get("expert_tensor_types") or ()))}
+
+
 def _repo_file(f: dict[str, Any]) -> RepoFile:
     return RepoFile(path=f["path"], size_bytes=f["size_bytes"], sha256=f.get("sha256"), source=f.get("source"))
 
@@ -386,6 +397,7 @@ def _build_model(data: dict[str, Any]) -> Model:
             size_bytes=q["size_bytes"],
             weights=build_weight_map(q["bytes_by_class"], facts),
             tensor_types=tuple(sorted(q["tensor_types"])),
+            **_expert_types(q),
             companions=tuple(_repo_file(c) for c in q.get("companions") or ()),
             source=q["source"],
         )

@@ -114,6 +114,7 @@ def test_minimax_facts_match_the_issue() -> None:
     assert len(model.option("UD-IQ3_S").files) == 3
     # the CUDA 13.2 rule needs these: an IQ3_S file holds iq3_s and iq2_s tensors
     assert {"iq3_s", "iq2_s"} <= set(model.option("UD-IQ3_S").tensor_types)
+    assert model.option("UD-Q4_K_M").tensor_types == ()  # unknown, not guessed
     assert model.licence.card_license_name == "modified-mit"
     assert "non-commercial" in (model.licence.base_license or "")
 
@@ -201,6 +202,7 @@ def test_copy_of_a_good_file_loads(scratch_catalog: Path) -> None:
         (lambda d: d["quants"][0].update(tensor_types=["q4_k", "q9_z"]), "$.quants[0].tensor_types", "q9_z"),
         (lambda d: d["quants"][0]["files"][0].update(path="../x.gguf"), "$.quants[0].files[0].path", "relative"),
         (lambda d: d["quants"][0].pop("source"), "$.quants[0].source", "missing"),
+        (lambda d: d["quants"][0].update(expert_tensor_types=["q2_k"]), "$.quants[0].expert_tensor_types", "subset"),
         (
             lambda d: d["quants"][0]["bytes_by_class"].update(
                 expert=5, dense=d["quants"][0]["bytes_by_class"]["dense"] - 5
@@ -259,8 +261,9 @@ def test_cli_shows_one_model(capsys: pytest.CaptureFixture[str]) -> None:
     lines = {line.split()[0]: line for line in out.splitlines() if line.strip()}
     assert "140 GB" in lines["UD-Q4_K_M"] and " 4 " in lines["UD-Q4_K_M"]
     assert "60.7 GB" in lines["UD-IQ1_M"] and "457 GB" in lines["BF16"]
-    assert "iq3_s" in lines["UD-IQ3_S"] and not lines["UD-IQ3_S"].endswith("*")
-    assert lines["UD-Q4_K_M"].endswith("*")
+    assert "iq3_s" in lines["UD-IQ3_S"] and not lines["UD-IQ3_S"].endswith("*")  # observed in a load log
+    assert lines["UD-Q4_K_M"].endswith("unknown")  # no source shows its types: none are claimed
+    assert lines["Q8_0"].endswith("f32, q8_0 *")  # llama.cpp's Q8_0 rule
 
 
 def test_cli_show_json_is_the_entry(capsys: pytest.CaptureFixture[str]) -> None:
@@ -312,3 +315,14 @@ def test_recipe_reproduces_exact_llama_file_sizes() -> None:
         weights = by["token_embd"] + by["output"] + by["dense"] + by["expert"]
         header = real_size - weights
         assert 7_000_000 < header <= tool.header_estimate(archs[key]), (key, header, source)
+
+
+def test_expert_tensor_types_reach_the_option_when_the_field_exists() -> None:
+    from advisor.model.types import QuantOption
+
+    if "expert_tensor_types" not in QuantOption.__dataclass_fields__:
+        pytest.skip("QuantOption.expert_tensor_types arrives with the risk rules' branch")
+    minimax = load_catalog_model("minimax-m2.7")
+    assert minimax.option("UD-IQ3_S").expert_tensor_types == ("iq2_s", "iq3_s")
+    assert minimax.option("UD-Q4_K_M").expert_tensor_types == ()
+    assert load_catalog_model("gpt-oss-20b").option("Q4_K_M").expert_tensor_types == ("mxfp4",)

@@ -304,7 +304,7 @@ def class_bytes(a: Arch, ftype: str | None, recipe: dict[str, str] | None) -> tu
         _TIED.add(id(ts[0]))
     by = {"token_embd": 0, "output": 0, "dense": 0, "expert": 0, "dense_leading": 0}
     types: set[str] = set()
-    counts: dict[str, int] = {}
+    expert_types: set[str] = set()
     for t in ts:
         ty = recipe_type(t, recipe) if recipe else llama_type(t, ftype, a.n_layer)
         block, size = type_size(ty)
@@ -314,8 +314,9 @@ def class_bytes(a: Arch, ftype: str | None, recipe: dict[str, str] | None) -> tu
         if t.leading:
             by["dense_leading"] += b
         types.add(ty.lower())
-        counts[ty.lower()] = counts.get(ty.lower(), 0) + 1
-    return by, counts, types
+        if t.klass == "expert" and t.role != "norm":
+            expert_types.add(ty.lower())
+    return by, expert_types, types
 
 
 def header_estimate(a: Arch) -> int:
@@ -382,11 +383,12 @@ def quant(
     recipe: dict[str, str] | None = None,
     recipe_basis: str = "",
     observed_types: list[str] | None = None,
+    observed_expert_types: list[str] | None = None,
     types_source: str | None = None,
     sha256: list[str | None] | None = None,
     companions: list[dict] | None = None,
 ) -> dict:
-    by, _counts, types = class_bytes(a, ftype, recipe)
+    by, expert_types, types = class_bytes(a, ftype, recipe)
     header = header_estimate(a)
     predicted = header + by["token_embd"] + by["output"] + by["dense"] + by["expert"]
     notes = []
@@ -458,6 +460,18 @@ def quant(
         + f"; header allowance {header} B = vocab x 61 B + 64 B per tensor + 4 KiB, rounded up to 4 KiB "
         "(calibrated on exact Llama 3.x Q4_K_M file sizes, see tools/build_catalog.py)"
     )
+    if observed_types is not None:
+        tensor_types, expert_list = sorted(observed_types), sorted(observed_expert_types or [])
+        types_basis = types_source
+    elif recipe_basis.startswith("assumed"):
+        tensor_types, expert_list = [], []
+        types_basis = (
+            "unknown: no source shows this file's tensor types; the split above uses an assumed recipe, "
+            "so no types are claimed (read the header to learn them)"
+        )
+    else:
+        tensor_types, expert_list = sorted(types), sorted(expert_types)
+        types_basis = f"derived: types the {how} assigns (not read from the file)"
     entry = {
         "quant": name,
         "files": files,
@@ -465,8 +479,9 @@ def quant(
         "size_basis": size_basis,
         "header_bytes": header,
         "bytes_by_class": bbc,
-        "tensor_types": sorted(observed_types or types),
-        "tensor_types_basis": types_source or f"derived: types the {how} assigns (not read from the file)",
+        "tensor_types": tensor_types,
+        "expert_tensor_types": expert_list,
+        "tensor_types_basis": types_basis,
         "source": source,
         "basis": basis,
     }
@@ -715,6 +730,7 @@ def minimax() -> dict:
             recipe_basis="observed tensor counts in the load log: f32 373, q6_K 250 (4 attention tensors x 62 "
             "+ token_embd + output), iq3_s 62 (ffn_down_exps), iq2_s 124 (ffn_gate/up_exps)",
             observed_types=["f32", "iq2_s", "iq3_s", "q6_k"],
+            observed_expert_types=["iq2_s", "iq3_s"],
             types_source="observed: llama.cpp load log of the file (tech-facts s.1: f32 373, q6_K 250, "
             "iq3_s 62, iq2_s 124)",
         ),
