@@ -820,7 +820,7 @@ def minimax() -> dict:
     licence = lic(
         "other",
         "modified-mit",
-        "minimax-m2.7-non-commercial",
+        "minimax-m2.7",
         f"{HF}/MiniMaxAI/MiniMax-M2.7/commit/edf8030bc287b531e4c9af83df92f96489d910c0 (LICENSE: grant "
         "'for non-commercial purposes'; commercial use needs written authorization) and the unsloth/"
         "bartowski cards saying license: other, license_name: modified-mit (tech-facts s.1)",
