@@ -25,7 +25,9 @@ UNKNOWN_ID = "unknown"
 _GENERIC_LABELS = frozenset({"other", "unknown", "none", "custom", ""})
 
 #: Where a piece of licence evidence came from, strongest first.
-ORIGINS = ("repo", "base_model", "base_model_card", "card", "card_link", "gguf")
+ORIGINS = ("repo", "base_model", "base_model_card", "card_link", "card", "gguf")
+#: Evidence that names the original publisher's licence rather than an uploader's label.
+_AUTHORITATIVE = ("repo", "base_model", "base_model_card", "card_link")
 _ORIGIN_WORDS = {
     "repo": "the model's own repository",
     "base_model": "the base model",
@@ -152,7 +154,12 @@ def parse_licences(data: dict, where: str = "licences.toml") -> tuple[dict[str, 
             raise LicenceDataError(f"{at}: commercial must be one of {', '.join(COMMERCIAL_VALUES)}")
         conditions = entry.get("conditions", [])
         aliases = entry.get("aliases", [])
-        if not all(isinstance(c, str) and c for c in conditions) or not all(isinstance(a, str) for a in aliases):
+        well_formed = isinstance(conditions, list) and isinstance(aliases, list)
+        if (
+            not well_formed
+            or not all(isinstance(c, str) and c for c in conditions)
+            or not all(isinstance(a, str) for a in aliases)
+        ):
             raise LicenceDataError(f"{at}: conditions and aliases must be lists of strings")
         known = lid != UNKNOWN_ID
         licences[lid] = Licence(
@@ -246,12 +253,12 @@ def _collect(
         found.append(LicenceEvidence("base_model", base, entry.licence if entry else None))
     if info.base_license:
         found.append(LicenceEvidence("base_model_card", info.base_license, kb.resolve_label(info.base_license)))
-    if card := _label_evidence(kb, "card", info.card_license, info.card_license_name):
-        found.append(card)
     if info.card_license_link and (m := _HF_REPO_IN_URL.search(info.card_license_link)):
         entry = kb.base_for(m.group(1))
         if entry:
             found.append(LicenceEvidence("card_link", info.card_license_link, entry.licence))
+    if card := _label_evidence(kb, "card", info.card_license, info.card_license_name):
+        found.append(card)
     gguf_licence = info.gguf_license or header_licence
     gguf_name = info.gguf_license_name or header_name
     if gguf := _label_evidence(kb, "gguf", gguf_licence, gguf_name):
@@ -275,6 +282,8 @@ def _describe(kb: LicenceBase, evidence: LicenceEvidence) -> str:
         return f"{where} {evidence.label} is under {lic.name if lic else 'an unknown licence'}"
     if evidence.licence_id is None:
         return f'{where} says "{evidence.label}", a label Rigfit does not recognise'
+    if evidence.origin == "card_link":
+        return f"{where} points to {evidence.label}, which is the {kb.get(evidence.licence_id).name}"
     lic = kb.get(evidence.licence_id)
     return f'{where} says "{evidence.label}" ({lic.name})'
 
@@ -315,7 +324,7 @@ def _identify(
             f"The labels disagree: {said}. But {basis}, and that licence applies to this download: "
             f"a quantization or copy carries its original's licence whatever its card says."
         )
-        if winner.origin not in ("repo", "base_model", "base_model_card"):
+        if winner.origin not in _AUTHORITATIVE:
             disagreement = (
                 f"The labels disagree: {said}. Rigfit uses {basis}; check the model's LICENSE file "
                 f"before relying on either."
