@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import total_ordering
+from functools import lru_cache, total_ordering
 
 #: A third number at or above this is a component build number ("13.2.78"), not a patch release ("13.2.1").
 COMPONENT_BUILD_MIN = 10
@@ -68,7 +68,12 @@ def parse_version(text: str | int | float | Version | None) -> Version | None:
         return None
     if isinstance(text, Version):
         return text
-    m = _DOTTED.search(str(text))
+    return _parse_dotted(str(text))
+
+
+@lru_cache(maxsize=1024)
+def _parse_dotted(text: str) -> Version | None:
+    m = _DOTTED.search(text)
     if not m:
         return None
     return Version(tuple(int(p) for p in m.group(1).split(".")))

@@ -528,3 +528,13 @@ def test_versions_compare_by_number_with_missing_parts_as_zero() -> None:
     assert parse_driver_major("580.65.06") == 580
     assert parse_driver_major(None) is None
     assert len({parse_version("13.2"), parse_version("13.2.0")}) == 1
+
+
+def test_every_fact_is_documented() -> None:
+    from pathlib import Path
+
+    from advisor.risks.facts import FACTS
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "risk-rules.md").read_text(encoding="utf-8")
+    missing = [name for name in FACTS if f"`{name}`" not in doc]
+    assert missing == []
