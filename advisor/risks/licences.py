@@ -217,6 +217,24 @@ def load_licence_base(root: Path | None = None) -> LicenceBase:
 _HF_REPO_IN_URL = re.compile(r"huggingface\.co/([\w.-]+/[\w.-]+)/(?:blob|resolve|raw)/", re.IGNORECASE)
 
 
+_PARENTHESISED = re.compile(r"\([^)]*\)")
+
+
+def _resolve_with_link(kb: LicenceBase, label: str) -> str | None:
+    """A label such as "other (https://huggingface.co/Org/Base/blob/main/LICENSE)": the name, else the link."""
+    resolved = kb.resolve_label(_PARENTHESISED.sub("", label))
+    if resolved is None and (m := _HF_REPO_IN_URL.search(label)):
+        entry = kb.base_for(m.group(1))
+        resolved = entry.licence if entry else None
+    return resolved
+
+
+def _is_generic(label: str) -> bool:
+    """True for labels that name no licence: "other", "other / other", "other (https://...)"."""
+    last = _PARENTHESISED.sub("", label).split(" / ")[-1]
+    return _normalise(last) in _GENERIC_LABELS
+
+
 def _split_base_models(value: str | None) -> tuple[str, ...]:
     if not value:
         return ()
@@ -252,7 +270,7 @@ def _collect(
         entry = kb.base_for(base)
         found.append(LicenceEvidence("base_model", base, entry.licence if entry else None))
     if info.base_license:
-        found.append(LicenceEvidence("base_model_card", info.base_license, kb.resolve_label(info.base_license)))
+        found.append(LicenceEvidence("base_model_card", info.base_license, _resolve_with_link(kb, info.base_license)))
     if info.card_license_link and (m := _HF_REPO_IN_URL.search(info.card_license_link)):
         entry = kb.base_for(m.group(1))
         if entry:
@@ -271,7 +289,7 @@ def _disagrees(evidence: LicenceEvidence, winner_id: str) -> bool:
         return False
     if evidence.licence_id is None:
         # A specific label Rigfit does not know still contradicts a known licence; a bare "other" does not.
-        return _normalise(evidence.label.split(" / ")[-1]) not in _GENERIC_LABELS
+        return not _is_generic(evidence.label)
     return evidence.licence_id != winner_id
 
 
