@@ -238,8 +238,23 @@ def format_value(value: Any, spec: str | None) -> str:
     return str(value)
 
 
-def render(template: str, facts: Facts) -> str:
+_OPTIONAL = re.compile(r"\[\[(.*?)\]\]", re.DOTALL)
+
+
+def _fill(template: str, facts: Facts) -> str:
     return _PLACEHOLDER.sub(lambda m: format_value(facts.get(m.group(1)), m.group(2)), template)
+
+
+def render(template: str, facts: Facts) -> str:
+    """Fill ``{fact}`` placeholders; a ``[[...]]`` segment is dropped when any fact inside it is unknown."""
+
+    def optional(m: re.Match[str]) -> str:
+        inner = m.group(1)
+        if any(facts.get(p.group(1)) is None for p in _PLACEHOLDER.finditer(inner)):
+            return ""
+        return _fill(inner, facts)
+
+    return _fill(_OPTIONAL.sub(optional, template), facts)
 
 
 def _template_facts(text: str, where: str) -> set[str]:

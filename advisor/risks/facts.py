@@ -13,7 +13,7 @@ from typing import Any
 
 from advisor.hardware.types import Gpu, Hardware
 from advisor.model.types import Model, QuantOption
-from advisor.plan.types import OptionPlan
+from advisor.plan.types import DeviceMemory, OptionPlan
 from advisor.risks.licences import LicenceVerdict
 from advisor.risks.versions import (
     Version,
@@ -84,10 +84,15 @@ def _max(values: list[Any]) -> Any:
     return max(present) if present else None
 
 
+def _allocated(d: DeviceMemory) -> int:
+    """What llama.cpp itself allocates on a device: everything but the planner's reserve (driver, margins)."""
+    return d.total_bytes - d.other_bytes
+
+
 def _gpu_devices(plan: OptionPlan | None) -> list[tuple[str, int, int]]:
     if plan is None:
         return []
-    return [(d.device, d.total_bytes, d.capacity_bytes) for d in plan.memory if d.kind == "gpu" and d.capacity_bytes]
+    return [(d.device, _allocated(d), d.capacity_bytes) for d in plan.memory if d.kind == "gpu" and d.capacity_bytes]
 
 
 def _fullest_gpu(i: FactInputs) -> tuple[str, int, int] | None:
@@ -331,7 +336,9 @@ def _verdict(i: FactInputs) -> str | None:
     return p.verdict.value if p else None
 
 
-@fact("plan.vram_share", "number", "highest share of a GPU's memory the plan uses (1.0 = full)")
+@fact(
+    "plan.vram_share", "number", "highest share of a GPU's memory llama.cpp allocates (1.0 = full; reserves excluded)"
+)
 def _vram_share(i: FactInputs) -> float | None:
     d = _fullest_gpu(i)
     return d[1] / d[2] if d else None
@@ -343,7 +350,13 @@ def _vram_device(i: FactInputs) -> str | None:
     return d[0] if d else None
 
 
-@fact("plan.vram_used_bytes", "number", "bytes the plan puts on that fullest GPU")
+@fact("plan.vram_free_bytes", "number", "memory left free on that fullest GPU once llama.cpp has allocated")
+def _vram_free(i: FactInputs) -> int | None:
+    d = _fullest_gpu(i)
+    return d[2] - d[1] if d else None
+
+
+@fact("plan.vram_used_bytes", "number", "bytes llama.cpp allocates on that fullest GPU (planner reserves excluded)")
 def _vram_used(i: FactInputs) -> int | None:
     d = _fullest_gpu(i)
     return d[1] if d else None
@@ -355,12 +368,16 @@ def _vram_capacity(i: FactInputs) -> int | None:
     return d[2] if d else None
 
 
-@fact("plan.ram_used_bytes", "number", "bytes the plan keeps in system RAM (weights, KV, buffers)")
+@fact(
+    "plan.ram_used_bytes",
+    "number",
+    "bytes llama.cpp keeps in system RAM (weights, KV, buffers; the OS reserve excluded)",
+)
 def _ram_used(i: FactInputs) -> int | None:
     p = i.ctx.option_plan
     if p is None:
         return None
-    return sum(d.total_bytes for d in p.memory if d.kind == "cpu")
+    return sum(_allocated(d) for d in p.memory if d.kind == "cpu")
 
 
 @fact(
@@ -376,12 +393,12 @@ def _ram_share(i: FactInputs) -> float | None:
     return used / cap if used is not None and cap else None
 
 
-@fact("plan.unified_used_bytes", "number", "bytes the plan puts in a unified GPU's memory pool")
+@fact("plan.unified_used_bytes", "number", "bytes llama.cpp allocates in a unified GPU's memory pool")
 def _unified_used(i: FactInputs) -> int | None:
     p = i.ctx.option_plan
     if p is None:
         return None
-    return sum(d.total_bytes for d in p.memory if d.kind == "unified") or None
+    return sum(_allocated(d) for d in p.memory if d.kind == "unified") or None
 
 
 @fact("plan.context", "number", "context length the plan was made for")
@@ -425,6 +442,12 @@ def _tps_low(i: FactInputs) -> float | None:
 @fact("plan.decode_tps_high", "number", "estimated decode speed, high end")
 def _tps_high(i: FactInputs) -> float | None:
     return _speed(i, "high")
+
+
+@fact("plan.minutes_per_500_tokens", "number", "minutes a 500-token answer takes at the estimated decode speed")
+def _minutes_500(i: FactInputs) -> float | None:
+    tps = _speed(i, "mid")
+    return 500 / tps / 60 if tps else None
 
 
 @fact("request.context", "number", "context length the user asked for")

@@ -61,7 +61,8 @@ class Knobs:
     disk_free: int | None = 500 * GiB
     with_plan: bool = True
     verdict: Verdict = Verdict.GPU
-    vram: tuple[int, int] | None = (12 * GiB, 24 * GiB)  # used, capacity
+    vram: tuple[int, int] | None = (12 * GiB, 24 * GiB)  # allocated by llama.cpp, capacity
+    vram_reserve: int = 0  # the planner's reserve on the GPU (driver context, --fit margin)
     ram: tuple[int, int] | None = (8 * GiB, 128 * GiB)
     unified: int | None = None  # bytes in a unified pool
     decode_tps: SpeedRange | None = HEALTHY_SPEED
@@ -91,7 +92,11 @@ def make_ctx(**changes: Any) -> RiskContext:
     if k.with_plan:
         memory = []
         if k.vram:
-            memory.append(DeviceMemory("CUDA0", "gpu", weights_bytes=k.vram[0], capacity_bytes=k.vram[1]))
+            memory.append(
+                DeviceMemory(
+                    "CUDA0", "gpu", weights_bytes=k.vram[0], other_bytes=k.vram_reserve, capacity_bytes=k.vram[1]
+                )
+            )
         if k.ram:
             memory.append(DeviceMemory("CPU", "cpu", weights_bytes=k.ram[0], capacity_bytes=k.ram[1]))
         if k.unified:
@@ -219,9 +224,12 @@ RULE_TABLE: list[tuple[str, dict[str, Any], list[dict[str, Any]]]] = [
         {"arch": "minimax-m2", "tensor_types": ("q4_k",), "llama_cpp": build(None, "cpu")},
     ]),
     # --- headroom.toml -------------------------------------------------------------------------------------
-    ("headroom.vram-over", {"vram": (25 * GiB, 24 * GiB)}, [{"vram": (24 * GiB, 24 * GiB)}]),
+    ("headroom.vram-over", {"vram": (25 * GiB, 24 * GiB)}, [
+        {"vram": (24 * GiB, 24 * GiB)}, {"vram": (23 * GiB, 24 * GiB), "vram_reserve": 2 * GiB},
+    ]),
     ("headroom.vram-tight", {"vram": (23.5 * GiB, 24 * GiB)}, [
         {"vram": (22 * GiB, 24 * GiB)}, {"vram": (25 * GiB, 24 * GiB)},
+        {"vram": (22.5 * GiB, 24 * GiB), "vram_reserve": 1.5 * GiB},  # the planner's reserve is not "use"
     ]),
     ("headroom.ram-over", {"ram": (130 * GiB, 128 * GiB)}, [
         {"ram": (100 * GiB, 128 * GiB)},
@@ -322,7 +330,7 @@ def test_messages_are_filled_from_facts() -> None:
         if r.id == "headroom.disk-stream"
     ]
     assert risk.title == "Runs from disk: about 0.4 tokens/s"
-    assert "0.25 to 1.5 tokens per second" in risk.explanation
+    assert "0.25 to 1.5 tokens per second: a 500-token answer takes about 21 minutes" in risk.explanation
     assert "{" not in risk.explanation + risk.title + (risk.remedy or "")
 
 
@@ -461,6 +469,11 @@ def test_duplicate_rule_ids_are_refused() -> None:
 )
 def test_placeholder_formats(value: Any, spec: str | None, text: str) -> None:
     assert format_value(value, spec) == text
+
+
+def test_optional_segments_drop_out_when_a_fact_inside_is_unknown() -> None:
+    text = "Needs {option.size_bytes:gib}[[, at {plan.decode_tps} tokens/s]][[ on {option.quant}]]."
+    assert render(text, FACTS) == "Needs 10.0 GiB on Q4_K_M."
 
 
 def test_render_fills_every_placeholder() -> None:
