@@ -252,10 +252,18 @@ RULE_TABLE: list[tuple[str, dict[str, Any], list[dict[str, Any]]]] = [
     ("headroom.wsl-cap-exceeded", {"is_wsl": True, "ram_limit": 32 * GiB, "ram": (40 * GiB, 128 * GiB)}, [
         {"is_wsl": False, "ram_limit": 32 * GiB, "ram": (40 * GiB, 128 * GiB)},
         {"is_wsl": True, "ram_limit": 64 * GiB, "ram": (40 * GiB, 128 * GiB)},
+        {"is_wsl": True, "ram_limit": 32 * GiB, "ram": (40 * GiB, 128 * GiB), "verdict": Verdict.DISK_STREAM},
+    ]),
+    ("headroom.wsl-cap-streams", {"is_wsl": True, "ram_limit": 32 * GiB, "verdict": Verdict.DISK_STREAM}, [
+        {"is_wsl": False, "ram_limit": 32 * GiB, "verdict": Verdict.DISK_STREAM},
+        {"is_wsl": True, "ram_limit": 32 * GiB, "verdict": Verdict.CPU},
+        {"is_wsl": True, "ram_limit": None, "verdict": Verdict.DISK_STREAM},
+        {"is_wsl": True, "ram_limit": 128 * GiB, "verdict": Verdict.DISK_STREAM},
     ]),
     ("headroom.wsl-cap-tight", {"is_wsl": True, "ram_limit": 32 * GiB, "ram": (30 * GiB, 128 * GiB)}, [
         {"is_wsl": True, "ram_limit": 32 * GiB, "ram": (28 * GiB, 128 * GiB)},
         {"is_wsl": True, "ram_limit": 32 * GiB, "ram": (33 * GiB, 128 * GiB)},
+        {"is_wsl": True, "ram_limit": 32 * GiB, "ram": (30 * GiB, 128 * GiB), "verdict": Verdict.DISK_STREAM},
     ]),
     ("headroom.wsl-default-half", {"is_wsl": True, "ram": (27 * GiB, 32 * GiB)}, [
         {"is_wsl": False, "ram": (27 * GiB, 32 * GiB)},
