@@ -68,6 +68,7 @@ class Knobs:
     decode_tps: SpeedRange | None = HEALTHY_SPEED
     max_context: dict[str, int] = field(default_factory=lambda: {"f16": 65536, "q8_0": 120000})
     requested_context: int | None = None
+    kv_cache_type: str | None = None
 
 
 def make_ctx(**changes: Any) -> RiskContext:
@@ -105,7 +106,7 @@ def make_ctx(**changes: Any) -> RiskContext:
             quant="Q4_K_M", files=option.files, size_bytes=k.size, verdict=k.verdict, verdict_reason="test",
             memory=tuple(memory), context=8192, max_context=k.max_context, decode_tps=k.decode_tps,
         )  # fmt: skip
-    return RiskContext(model, option, hardware, plan, k.requested_context)
+    return RiskContext(model, option, hardware, plan, k.requested_context, k.kv_cache_type)
 
 
 def fired(**changes: Any) -> set[str]:
@@ -276,6 +277,7 @@ RULE_TABLE: list[tuple[str, dict[str, Any], list[dict[str, Any]]]] = [
     ]),
     ("headroom.context-does-not-fit", {"requested_context": 100000}, [
         {"requested_context": 65536}, {"requested_context": None}, {"requested_context": 100000, "with_plan": False},
+        {"requested_context": 100000, "kv_cache_type": "q8_0"},  # fits with the cache type actually planned
     ]),
     ("headroom.context-beyond-training", {"requested_context": 200000, "max_context": {"f16": 300000}}, [
         {"requested_context": 131072, "max_context": {"f16": 300000}},
@@ -488,6 +490,12 @@ def test_render_fills_every_placeholder() -> None:
     assert render("{option.quant} needs {option.size_bytes:gib}; {plan.decode_tps}", FACTS) == (
         "Q4_K_M needs 10.0 GiB; unknown"
     )
+
+
+def test_evaluation_is_pure() -> None:
+    ctx = make_ctx(llama_cpp=build("13.2.1"), tensor_types=IQ, licence=M27, vram=(23.5 * GiB, 24 * GiB))
+    assert evaluate_risks(ctx) == evaluate_risks(ctx)
+    assert ctx == make_ctx(llama_cpp=build("13.2.1"), tensor_types=IQ, licence=M27, vram=(23.5 * GiB, 24 * GiB))
 
 
 def test_rules_are_loaded_once() -> None:
