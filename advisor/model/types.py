@@ -115,6 +115,8 @@ class QuantOption:
     #: Bytes by placement class; None when only the file size is known (the planner scales the facts).
     weights: WeightMap | None = None
     tensor_types: tuple[str, ...] = ()
+    #: Distinct types of the routed-expert tensors (names with ``_exps``); some CUDA defects hit only these.
+    expert_tensor_types: tuple[str, ...] = ()
     companions: tuple[RepoFile, ...] = ()  # mmproj-*.gguf and other optional files
     source: str | None = None
 
