@@ -159,8 +159,11 @@ class DetailPane(QWidget):
         )
         self.badge.show()
         kv = plan.request.kv_type_k
+        reason = option.verdict_reason.strip()
+        if reason:
+            reason = reason[0].upper() + reason[1:] + ("" if reason.endswith(".") else ".")
         lines = [
-            f"{verdict_sentence(option.verdict)} {option.verdict_reason}".strip(),
+            f"{verdict_sentence(option.verdict)} {reason}".strip(),
             f"Download: {file_size(option.size_bytes)} in {len(option.files)} file(s).",
             f"Speed while answering: {speed_range(option.decode_tps)} with an empty context, "
             f"{speed_range(option.decode_tps_at_context)} at {context_tokens(option.context)} tokens; "

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRectF, QSize, Qt
-from PySide6.QtGui import QPainter
+from PySide6.QtGui import QPainter, QPen
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from ui.models import Role
@@ -28,7 +28,8 @@ class VerdictBadgeDelegate(QStyledItemDelegate):
         w = min(option.rect.width() - 8, metrics.horizontalAdvance(text) + 16)
         h = min(option.rect.height() - 4, metrics.height() + 6)
         badge = QRectF(option.rect.left() + 4, option.rect.center().y() - h / 2 + 1, w, h)
-        painter.setPen(Qt.PenStyle.NoPen)
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        painter.setPen(QPen(option.palette.highlightedText().color(), 1.5) if selected else Qt.PenStyle.NoPen)
         painter.setBrush(colour)
         painter.drawRoundedRect(badge, h / 2, h / 2)
         painter.setPen(text_on(colour))
