@@ -37,6 +37,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     app = make_app(argv)
     install_crash_handler()
     window = MainWindow()
+    from ui.startup_probe import install_if_requested
+
+    install_if_requested(window)
     window.show()
     code = app.exec()
     workers.cancel_all()
