@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtGui import QGuiApplication, QIcon
 from PySide6.QtWidgets import QApplication
 
 from ui.main_window import MainWindow
@@ -27,6 +27,12 @@ def make_app(argv: Sequence[str] | None = None) -> QApplication:
     app.setApplicationName("Rigfit")
     app.setOrganizationName("Rigfit")
     app.setApplicationDisplayName("Rigfit")
+    app.setDesktopFileName("org.rigfit.Rigfit")  # matches resources/desktop/org.rigfit.Rigfit.desktop
+    from advisor.resources import resource_path
+
+    icon = resource_path("icons", "rigfit-256.png")
+    if icon.exists():
+        app.setWindowIcon(QIcon(str(icon)))
     return app
 
 

@@ -314,17 +314,26 @@ class MainWindow(QMainWindow):
     def _on_planned(self, generation: int, model: Model, plan: Plan) -> None:
         if generation != self._plan_generation:
             return  # an older request finished after a newer one was made: its plan is stale
+        self.show_plan(plan, model)
+
+    def show_plan(self, plan: Plan, model: Model | None = None) -> None:
+        """Show ``plan`` (and remember ``model`` for re-planning); the selected quantization is kept if it exists."""
         keep = self.selected_option().quant if self.selected_option() else None
-        same_model = self.model is not None and self.model.id == model.id
-        self.model, self.plan = model, plan
-        self.picker.select(model.id)
+        same_model = self.plan is not None and self.plan.model.id == plan.model.id
+        if model is not None:
+            self.model = model
+        if self.hardware is None and plan.hardware:
+            self.hardware = plan.hardware[0]
+            self.hardware_label.setText("\n".join(hardware_lines(self.hardware)))
+        self.plan = plan
+        self.picker.select(plan.model.id)
         self.options_model.set_plan(plan)
         from advisor.wizard import recommendation_sentence
 
         self.recommendation.setText(recommendation_sentence(plan))
         self.select_quant(keep if same_model and keep else plan.recommended)
         self._show_row(self.table.currentIndex().row())
-        if self.settings.preferences.last_model != model.id:
+        if model is not None and self.settings.preferences.last_model != model.id:
             self._update_settings(self.settings.with_preferences(last_model=model.id))
         self.statusBar().showMessage(f"{plan.model.name}: {len(plan.options)} options planned.", 5000)
         self.plan_changed.emit(plan)
