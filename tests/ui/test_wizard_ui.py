@@ -65,6 +65,7 @@ def test_walk_with_files_already_on_disk_skips_the_download(wizard, fake, qtbot,
     wizard.finished_setup.connect(lambda *args: finished.append(args))
     wizard.button(QWizard.WizardButton.FinishButton).click()
     settings, hardware, model, plan = finished[0]
+    assert model.id == "minimax-m2.7"
     assert settings.ui.first_run_done and settings.preferences.last_model == "minimax-m2.7"
     assert hardware.gpus[0].name == "NVIDIA GeForce RTX 4090" and plan.recommended == "UD-Q4_K_M"
     assert all(t != threading.main_thread().name for _k, t, _ in fake.calls)
