@@ -108,7 +108,7 @@ def blocker(page: Page, state: WizardState) -> str | None:
         name = state.plan.model.name if state.plan else "this model"
         return f"Tick the box to confirm you will use {name} only as its licence allows (no commercial use)."
     if page is Page.DOWNLOAD and not state.download_finished and not files_already_present(state):
-        return "Wait for the download to finish (or pause it and come back later)."
+        return "Start the download and wait for it to finish (you can pause it and continue later)."
     return None
 
 

@@ -147,6 +147,7 @@ class HardwarePage(WizardPage):
     @staticmethod
     def _spin(suffix: str, low: float, high: float) -> QDoubleSpinBox:
         spin = QDoubleSpinBox()
+        spin.setMaximumWidth(180)
         spin.setRange(low, high)
         spin.setDecimals(1)
         spin.setSuffix(suffix)
@@ -399,10 +400,13 @@ class DownloadPage(WizardPage):
         super().__init__(wizard)
         self.setSubTitle("Download the files. You can pause and continue later, even after closing Rigfit.")
         self.summary = _paragraph("")
+        self.files = _paragraph("")
+        self.files.setStyleSheet("font-family: monospace")
         self.start_button = QPushButton("&Start download")
         self.start_button.clicked.connect(self.start)
         self.row_holder = QVBoxLayout()
         self.body.addWidget(self.summary)
+        self.body.addWidget(self.files)
         self.body.addWidget(self.start_button, 0, Qt.AlignmentFlag.AlignLeft)
         self.body.addLayout(self.row_holder)
         self.body.addStretch(1)
@@ -415,9 +419,10 @@ class DownloadPage(WizardPage):
             missing = state.missing_files if state.missing_files is not None else option.files
             self.summary.setText(
                 f"{option.quant}: {len(option.files)} file(s), {file_size(option.size_bytes)} in total; "
-                f"{len(missing)} still to download into\n{state.download_dir}\n"
+                f"{len(missing)} still to download into {state.download_dir} "
                 "(change the folder in Settings > Preferences)."
             )
+            self.files.setText("\n".join(f"{file_size(f.size_bytes):>9}  {f.path}" for f in option.files))
         if self.row is not None and self.row.spec.quant != (option.quant if option else None):
             self.row.hide()
             self.row = None
@@ -473,8 +478,8 @@ class DonePage(WizardPage):
         buttons.addWidget(self.report_button)
         buttons.addStretch(1)
         self.next_steps = _paragraph(
-            "Run the command in a terminal where llama.cpp's llama-server is installed, then open "
-            "http://127.0.0.1:8080 in your browser to chat. The main window shows every option in detail; "
+            "Run the command in a terminal on a machine where llama.cpp's llama-server is installed, then open "
+            "the web address it prints in your browser to chat. The main window shows every option in detail: "
             "move its context slider to see how memory and speed change."
         )
         self.body.addWidget(self.intro)
