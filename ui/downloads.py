@@ -64,37 +64,35 @@ def _job() -> Any:
     return job
 
 
-def run_download(spec: DownloadSpec, ctx: workers.TaskContext, token: str | None) -> Any:
-    """The worker side: the core's download with its progress and cancel token wired to the task."""
+def run_download(spec: DownloadSpec, token: Any, hub_token: str | None, ctx: workers.TaskContext) -> Any:
+    """The worker side: the core's download, its progress callback wired to the task."""
     job = _job()
     if spec.repo is None:
         raise RigfitError(f"{spec.model_name} is a local file: there is nothing to download.")
-    request = job.DownloadRequest(
-        repo_id=spec.repo, files=spec.files, dest_dir=Path(spec.dest), revision=spec.revision or "main", token=token
-    )
-    cancel = job.CancelToken()
-    ctx.on_cancel(cancel.cancel)
-    return job.download(request, progress=ctx.progress, cancel=cancel)
+    request = job.DownloadRequest(spec.repo, spec.revision or "main", spec.files, Path(spec.dest), hub_token)
+    ctx.on_cancel(token.pause)  # closing the app pauses; the partial files stay for the next launch
+    return job.download(request, progress=ctx.progress, cancel=token)
 
 
-def progress_words(p: Any, total_hint: int) -> tuple[int, str]:
-    """(percent, 'x of y · rate · about N min left') from the core's ``DownloadProgress``."""
-    done = int(getattr(p, "bytes_done", 0) or 0)
-    total = int(getattr(p, "bytes_total", 0) or total_hint or 0)
-    rate = getattr(p, "rate_bps", None)
-    eta = getattr(p, "eta_s", None)
-    state = getattr(getattr(p, "state", None), "value", getattr(p, "state", None))
-    parts = [f"{file_size(done)} of {file_size(total)}"]
-    if rate:
-        parts.append(f"{file_size(int(rate))}/s")
-    if eta is not None:
-        parts.append(f"about {_duration(eta)} left")
-    elif state == "downloading":
+def progress_words(p: Any) -> tuple[int, str]:
+    """(per mille, 'x of y · rate · about N min left · file i of n') from the core's ``DownloadProgress``."""
+    state = str(getattr(p.state, "value", p.state))
+    parts = [f"{file_size(p.done)} of {file_size(p.total)}"]
+    if p.rate_bps:
+        parts.append(f"{file_size(int(p.rate_bps))}/s")
+    if p.eta_s is not None and state == "downloading":
+        parts.append(f"about {_duration(p.eta_s)} left")
+    elif state == "downloading" and p.rate_bps == 0.0:
         parts.append("waiting for data…")
-    if state and state not in ("downloading",):
-        parts.append(str(state))
-    percent = int(done * 100 / total) if total else 0
-    return percent, " · ".join(parts)
+    if p.file_count > 1 and p.file_index:
+        parts.append(f"file {p.file_index} of {p.file_count}")
+    if state not in ("downloading", "queued"):
+        parts.append(_STATE_WORDS.get(state, state))
+    permille = int(p.done * 1000 / p.total) if p.total else 0
+    return permille, " · ".join(parts)
+
+
+_STATE_WORDS = {"verifying": "checking the file", "paused": "paused", "done": "done", "failed": "failed"}
 
 
 def _duration(seconds: float) -> str:
@@ -107,8 +105,10 @@ def _duration(seconds: float) -> str:
 
 
 class DownloadRow(QFrame):
-    """Signals:
-    state_changed(str): "downloading", "paused", "done", "failed" or "cancelled".
+    """One file set: progress bar, words, Pause/Resume, Cancel, and Open folder when done.
+
+    Signals:
+        state_changed(str): "downloading", "paused", "done", "failed" or "cancelled".
     """
 
     state_changed = Signal(str)
@@ -118,11 +118,14 @@ class DownloadRow(QFrame):
         self.spec = spec
         self.state = "paused"
         self.task: workers.Task | None = None
+        self.token: Any = None
         self.last_progress: Any = None
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.title = QLabel(f"<b>{spec.model_name} · {spec.quant}</b> → {spec.dest}")
         self.bar = QProgressBar()
-        self.bar.setRange(0, 100)
+        self.bar.setRange(0, 1000)
+        self.bar.setTextVisible(True)
+        self.bar.setFormat("%p%")
         self.bar.setAccessibleName(f"Download of {spec.quant}")
         self.status = QLabel(f"{file_size(spec.total_bytes)} in {len(spec.files)} file(s)")
         self.pause_button = QPushButton("&Pause")
@@ -145,32 +148,45 @@ class DownloadRow(QFrame):
     def start(self) -> None:
         if self.state == "downloading":
             return
+        try:
+            self.token = _job().CancelToken()
+        except RigfitError as exc:
+            show_error(self.window(), exc)
+            return
         self._set_state("downloading")
         self.pause_button.setText("&Pause")
-        token = st.stored_token()
-        spec = self.spec
+        self.cancel_button.setEnabled(True)
+        spec, token, hub_token = self.spec, self.token, st.stored_token()
         self.task = workers.run_task(
-            lambda ctx: run_download(spec, ctx, token),
+            lambda ctx: run_download(spec, token, hub_token, ctx),
             on_progress=self._on_progress,
-            on_done=self._on_done,
+            on_done=self._on_result,
             on_error=self._on_failed,
-            on_cancelled=self._on_stopped,
+            on_cancelled=lambda: self._on_result(None),
             name=f"download {spec.quant}",
         )
 
     def _on_progress(self, p: Any) -> None:
         self.last_progress = p
-        percent, words = progress_words(p, self.spec.total_bytes)
-        self.bar.setValue(percent)
+        permille, words = progress_words(p)
+        self.bar.setValue(permille)
         self.status.setText(words)
 
-    def _on_done(self, _result: Any) -> None:
-        self.bar.setValue(100)
-        self.status.setText(f"Done: {file_size(self.spec.total_bytes)} downloaded and verified.")
-        self.pause_button.hide()
-        self.cancel_button.hide()
-        self.open_button.show()
-        self._set_state("done")
+    def _on_result(self, result: Any) -> None:
+        state = str(getattr(getattr(result, "state", None), "value", "paused"))
+        if state == "done":
+            self.bar.setValue(1000)
+            self.status.setText(f"Done: {file_size(self.spec.total_bytes)} downloaded and checked.")
+            self.pause_button.hide()
+            self.cancel_button.hide()
+            self.open_button.show()
+            self._set_state("done")
+        elif state == "cancelled" or self.state == "cancelled":
+            self._discard_partials()
+        else:
+            self.pause_button.setText("&Resume")
+            self.status.setText(self.status.text().split(" · paused")[0] + " · paused")
+            self._set_state("paused")
 
     def _on_failed(self, exc: BaseException) -> None:
         self.status.setText(f"Stopped: {getattr(exc, 'message', exc)}")
@@ -178,28 +194,39 @@ class DownloadRow(QFrame):
         self._set_state("failed")
         show_error(self.window(), exc)
 
-    def _on_stopped(self) -> None:
-        if self.state == "cancelled":
-            self.status.setText("Cancelled. The part already downloaded is kept, so you can resume later.")
-            return
-        self.pause_button.setText("&Resume")
-        self.status.setText(self.status.text() + " · paused")
-        self._set_state("paused")
-
     def toggle_pause(self) -> None:
-        if self.state == "downloading" and self.task is not None:
-            self.task.cancel()  # the core keeps the partial file; resume continues from it
+        if self.state == "downloading" and self.token is not None:
+            self.pause_button.setEnabled(False)
+            self.token.pause()  # the core stops at the next chunk and keeps the partial file
+            self.pause_button.setEnabled(True)
         else:
             self.start()
 
     def cancel(self) -> None:
-        was_running = self.state == "downloading"
+        """Stop and delete the partial files (the user gives up on this download)."""
+        running = self.state == "downloading" and self.token is not None
         self._set_state("cancelled")
-        self.pause_button.setText("&Resume")
-        if was_running and self.task is not None:
-            self.task.cancel()
+        self.pause_button.setText("&Start again")
+        self.cancel_button.setEnabled(False)
+        if running:
+            self.token.cancel()
         else:
-            self._on_stopped()
+            self._discard_partials()
+
+    def _discard_partials(self) -> None:
+        spec = self.spec
+
+        def work(_ctx: workers.TaskContext) -> int:
+            job = _job()
+            request = job.DownloadRequest(spec.repo or "", spec.revision or "main", spec.files, Path(spec.dest))
+            return job.discard_partials(request)
+
+        def done(_count: int) -> None:
+            self.bar.setValue(0)
+            self.status.setText("Cancelled. The partly downloaded files were deleted.")
+            self._set_state("cancelled")
+
+        workers.run_task(work, on_done=done, on_error=lambda exc: show_error(self.window(), exc), name="discard")
 
     def open_folder(self) -> None:
         QDesktopServices.openUrl(QUrl.fromLocalFile(self.spec.dest))
@@ -293,5 +320,5 @@ class DownloadsPanel(QWidget):
 
     def pause_all(self) -> None:
         for row in self.rows:
-            if row.state == "downloading" and row.task is not None:
-                row.task.cancel()
+            if row.state == "downloading" and row.token is not None:
+                row.token.pause()

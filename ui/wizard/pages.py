@@ -446,8 +446,8 @@ class DownloadPage(WizardPage):
         self.refresh_blocker()
 
     def pause(self) -> None:
-        if self.row is not None and self.row.state == "downloading" and self.row.task is not None:
-            self.row.task.cancel()
+        if self.row is not None and self.row.state == "downloading" and self.row.token is not None:
+            self.row.token.pause()
 
     def remember_pending(self, settings: st.Settings) -> st.Settings:
         row = self.row
