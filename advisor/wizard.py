@@ -73,9 +73,39 @@ def _has_option(plan: Plan, quant: str | None) -> bool:
     return quant is not None and any(o.quant.lower() == quant.lower() for o in plan.options)
 
 
+#: The risk engine's licence rules (``resources/rules/licence.toml``) and what each says about commercial use.
+LICENCE_RULES = {
+    "licence.not-commercial": "not_allowed",
+    "licence.conditional": "conditional",
+    "licence.unknown": "unknown",
+}
+
+
+def commercial_use(plan: Plan) -> str:
+    """'allowed', 'conditional', 'not_allowed' or 'unknown': the plan's licence verdict, else its licence risks."""
+    if plan.model.licence_commercial:
+        return plan.model.licence_commercial
+    for option in plan.options:
+        for risk in option.risks:
+            if risk.id in LICENCE_RULES:
+                return LICENCE_RULES[risk.id]
+    # The risk engine flags every licence that is not plainly permissive; when it ran (some option carries a
+    # risk) and flagged none, the licence allows commercial use. With no risks at all we cannot tell.
+    return "allowed" if plan.model.licence and any(o.risks for o in plan.options) else "unknown"
+
+
+def licence_risk(plan: Plan) -> Any | None:
+    """The licence risk the planner attached (the same for every option), if any."""
+    for option in plan.options:
+        for risk in option.risks:
+            if risk.id in LICENCE_RULES:
+                return risk
+    return None
+
+
 def needs_licence_acknowledgement(plan: Plan | None) -> bool:
     """A licence that forbids commercial use must be acknowledged with an explicit tick."""
-    return plan is not None and plan.model.licence_commercial == "not_allowed"
+    return plan is not None and commercial_use(plan) == "not_allowed"
 
 
 def files_already_present(state: WizardState) -> bool:
@@ -131,15 +161,20 @@ _LICENCE_WORDS = {
 
 def licence_summary(plan: Plan) -> str:
     """The licence in plain words, from the planner's verdict on it."""
+    risk = licence_risk(plan)
     name = plan.model.licence or "an unnamed licence"
-    words = _LICENCE_WORDS.get(plan.model.licence_commercial or "unknown", _LICENCE_WORDS["unknown"])
+    if risk is not None and ":" in risk.title:
+        name = risk.title.split(":", 1)[1].strip()  # the rule's title names the licence in full
+    words = _LICENCE_WORDS.get(commercial_use(plan), _LICENCE_WORDS["unknown"])
     return f"{plan.model.name} is published under {name}. {words}"
 
 
 def recommendation_sentence(plan: Plan) -> str:
     if not plan.recommended:
         return "None of the quantizations runs well here; the table shows why."
-    reason = plan.recommended_reason or "it is the best balance of quality and speed on this machine"
+    reason = (plan.recommended_reason or "it is the best balance of quality and speed on this machine").strip()
+    if reason.startswith(plan.recommended + " "):
+        reason = "it" + reason[len(plan.recommended) :]  # "Q4 is the largest..." -> "it is the largest..."
     return f"Rigfit recommends {plan.recommended}: {reason.rstrip('.')}."
 
 

@@ -37,6 +37,14 @@ def context_steps(model_context: int, current: int) -> list[int]:
     return sorted(set(stops))
 
 
+def sentence(text: str | None) -> str:
+    """The planner's lower-case reason as a sentence."""
+    text = (text or "").strip()
+    if not text:
+        return ""
+    return text[0].upper() + text[1:] + ("" if text.endswith(".") else ".")
+
+
 def risk_html(risk: Risk) -> str:
     colour = SEVERITY_COLOURS[risk.severity].name()
     parts = [
@@ -159,11 +167,8 @@ class DetailPane(QWidget):
         )
         self.badge.show()
         kv = plan.request.kv_type_k
-        reason = option.verdict_reason.strip()
-        if reason:
-            reason = reason[0].upper() + reason[1:] + ("" if reason.endswith(".") else ".")
         lines = [
-            f"{verdict_sentence(option.verdict)} {reason}".strip(),
+            sentence(option.verdict_reason) or verdict_sentence(option.verdict),
             f"Download: {file_size(option.size_bytes)} in {len(option.files)} file(s).",
             f"Speed while answering: {speed_range(option.decode_tps)} with an empty context, "
             f"{speed_range(option.decode_tps_at_context)} at {context_tokens(option.context)} tokens; "

@@ -142,6 +142,7 @@ class MainWindow(QMainWindow):
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
         splitter.setChildrenCollapsible(False)
+        splitter.setSizes([760, 520])
         self.splitter = splitter
         self.setCentralWidget(splitter)
 

@@ -26,9 +26,9 @@ class Column(enum.IntEnum):
 
 HEADERS = {
     Column.QUANT: "Quantization",
-    Column.SIZE: "Download",
+    Column.SIZE: "Size",
     Column.VERDICT: "Verdict",
-    Column.SPEED: "Speed (decode)",
+    Column.SPEED: "Speed",
     Column.MAX_CONTEXT: "Max context",
     Column.RISK: "Worst risk",
 }

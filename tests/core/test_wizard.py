@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from advisor.plan.types import Verdict
+from advisor.plan.types import Risk, Severity, Verdict
 from advisor.wizard import (
     Page,
     WizardState,
@@ -100,3 +100,21 @@ def test_recommendation_sentence_names_the_quant_and_reason() -> None:
         "Rigfit recommends UD-Q4_K_M: the best quality that runs at a usable speed here."
     )
     assert "None of the quantizations" in recommendation_sentence(replace(plan, recommended=None))
+
+
+def test_licence_verdict_falls_back_to_the_licence_risk() -> None:
+    plan = _planned().plan
+    bare = replace(plan, model=replace(plan.model, licence_commercial=None))
+    assert not needs_licence_acknowledgement(bare)  # the fixture's licence risk has another id
+    risk = Risk("licence.not-commercial", Severity.WARNING, "Not for commercial use: MiniMax M2.7 Licence", "...")
+    flagged = replace(bare, options=tuple(replace(o, risks=(risk,)) for o in bare.options))
+    assert needs_licence_acknowledgement(flagged)
+    assert licence_summary(flagged).startswith("MiniMax M2.7 is published under MiniMax M2.7 Licence.")
+    cond = Risk("licence.conditional", Severity.INFO, "Conditions", "...")
+    assert "only under conditions" in licence_summary(replace(bare, options=(replace(bare.options[0], risks=(cond,)),)))
+    assert "could not work out" in licence_summary(replace(bare, options=(replace(bare.options[0], risks=()),)))
+
+
+def test_recommendation_sentence_does_not_repeat_the_quant() -> None:
+    plan = replace(_planned().plan, recommended_reason="UD-Q4_K_M is the largest quant that runs well.")
+    assert recommendation_sentence(plan) == "Rigfit recommends UD-Q4_K_M: it is the largest quant that runs well."

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QItemSelectionModel, Qt, QUrl
@@ -38,7 +39,7 @@ from advisor.wizard import (
     risks_by_severity,
 )
 from ui import workers
-from ui.detail_pane import command_box, risk_html
+from ui.detail_pane import command_box, risk_html, sentence
 from ui.downloads import DownloadRow, spec_for
 from ui.errors import show_error
 from ui.hardware_view import hardware_lines
@@ -387,7 +388,8 @@ class RisksPage(WizardPage):
             self.tick.blockSignals(False)
         if option is not None:
             risks = risks_by_severity(option)
-            header = f"<p><b>{option.quant}</b>: {verdict_label(option.verdict)}. {option.verdict_reason}</p>"
+            reason = html.escape(sentence(option.verdict_reason))
+            header = f"<p><b>{option.quant}</b>: {verdict_label(option.verdict)}. {reason}</p>"
             body = "".join(risk_html(r) for r in risks) if risks else "<p>No risks found for this option.</p>"
             self.risks.setText(header + body)
         super().initializePage()
