@@ -61,6 +61,7 @@ def risk_html(risk: Risk) -> str:
 def command_box() -> QPlainTextEdit:
     box = QPlainTextEdit()
     box.setReadOnly(True)
+    box.setTabChangesFocus(True)  # Tab moves on to the copy button instead of being swallowed
     box.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
     box.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
     box.setFixedHeight(box.fontMetrics().lineSpacing() * 4 + 12)
