@@ -24,6 +24,7 @@ from advisor.model.types import LayerWeights, ModelFacts, TensorInfo, WeightMap
 
 EXPERT_TENSOR_RE = re.compile(r"\.ffn_(up|down|gate|gate_up)_(ch|)exps")
 _BLOCK_RE = re.compile(r"^blk\.(\d+)\.")
+MAX_LAYERS = 4096  # llama.cpp's LLAMA_MAX_LAYERS is 512; anything near this is a corrupt header
 
 
 @dataclass(frozen=True)
@@ -157,7 +158,7 @@ def facts_from_headers(headers: Sequence[GGUFHeader]) -> ModelFacts:
         return _int(md[key], key)
 
     n_layers = required("block_count")
-    if n_layers > 4096:
+    if n_layers > MAX_LAYERS:
         raise GGUFFormatError(f"{first.source_name} claims {n_layers} layers.")
     n_embd = required("embedding_length")
     n_ctx = required("context_length")
@@ -225,6 +226,8 @@ def weight_map_from_tensors(facts: ModelFacts) -> WeightMap:
         raise ValueError("these facts carry no tensor list (catalog facts): use the option's own WeightMap")
     indices = [int(m.group(1)) for t in facts.tensors if (m := _BLOCK_RE.match(t.name))]
     n_layers = max([facts.block_count, *(i + 1 for i in indices)])
+    if n_layers > MAX_LAYERS:
+        raise GGUFFormatError(f"A tensor names block {n_layers - 1}; the model has {facts.block_count} blocks.")
     dense = [0] * n_layers
     experts = [0] * n_layers
     token_embd = output = other = 0
