@@ -117,10 +117,17 @@ def facts_text(model: Model) -> str:
     full = kv_cache_bytes(f, f.context_length)
     lines.append(f"  KV cache f16   {kv:,} B/token ({kv / 1024:.1f} KiB); {full / 2**30:.2f} GiB at full context")
     lic = model.licence
-    labels = [x for x in (lic.base_license, lic.card_license_name, lic.card_license, lic.gguf_license_name) if x]
-    if labels:
-        base = f" (base model {lic.base_model}: {lic.base_license})" if lic.base_license else ""
-        lines.append(f"  licence        {labels[0]}{base}")
+    parts = []
+    if lic.base_license:
+        parts.append(f"base model {lic.base_model}: {lic.base_license}")
+    card = lic.card_license_name or lic.card_license
+    if card:
+        parts.append(f"repo card: {card}")
+    gguf_label = lic.gguf_license_name or lic.gguf_license
+    if gguf_label:
+        parts.append(f"GGUF header: {gguf_label}")
+    if parts:
+        lines.append(f"  licence        {'; '.join(parts)}")
     if f.tensor_types:
         lines.append(f"  tensor types   {', '.join(f.tensor_types)}")
     lines.append("  quantizations")

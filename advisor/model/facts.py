@@ -5,7 +5,7 @@ Sources for the rules below (see docs/model-sources.md):
   when ``attention.key_length`` is absent; head counts may be per-layer arrays);
 - sliding-window layers: llama.cpp ``llama_hparams::set_swa_pattern(n)`` marks layer ``il`` as SWA when
   ``n == 0 || il % n < n - 1``; each architecture's loader picks ``n`` (gemma2 2, gemma3 6, gemma3n 5, cohere2 4,
-  gpt-oss 2, llama4 4 with chunked 8192-token attention), and newer loaders let
+  gpt-oss 2, llama4 4 with chunked 8192-token attention, afmoe 4), and newer loaders let
   ``{arch}.attention.sliding_window_pattern`` override it (a number: the period; an array: per-layer flags);
 - expert tensors: llama.cpp's ``LLM_FFN_EXPS_REGEX = "\\.ffn_(up|down|gate|gate_up)_(ch|)exps"`` (what
   ``--cpu-moe``/``--n-cpu-moe`` move to the CPU).
@@ -44,7 +44,12 @@ SWA_RULES: dict[str, SwaRule] = {
     "cohere2": SwaRule(period=4),
     "gpt-oss": SwaRule(period=2),
     "llama4": SwaRule(period=4, fixed_window=8192),
+    "afmoe": SwaRule(period=4),
 }
+
+#: Architectures whose later layers reuse the KV cache of earlier ones: only the first N layers own a cache
+#: (llama.cpp ``hparams.n_layer_kv_from_start``; gemma3n sets 20).
+KV_LAYERS_FROM_START: dict[str, int] = {"gemma3n": 20}
 
 
 def _int(value: Any, key: str) -> int:
@@ -164,6 +169,9 @@ def facts_from_headers(headers: Sequence[GGUFHeader]) -> ModelFacts:
     n_ctx = required("context_length")
     head_count = _per_layer(md, f"{arch}.attention.head_count", n_layers, (0,) * n_layers)
     head_count_kv = _per_layer(md, f"{arch}.attention.head_count_kv", n_layers, head_count)
+    if arch in KV_LAYERS_FROM_START:  # the rest share earlier layers' caches: no KV of their own
+        own = KV_LAYERS_FROM_START[arch]
+        head_count_kv = tuple(h if il < own else 0 for il, h in enumerate(head_count_kv))
     first_heads = next((h for h in head_count if h), 0)
     default_head_dim = n_embd // first_heads if first_heads else 0
     key_length = _opt_int(md, f"{arch}.attention.key_length") or default_head_dim

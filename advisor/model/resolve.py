@@ -1,8 +1,9 @@
 """One way to name a model: a catalog id, a Hub repo id, or a local ``.gguf`` path, all giving a ``Model``.
 
-Order of interpretation: an existing path (or anything ending in ``.gguf``) is a local file; otherwise a
+Order of interpretation: an existing file (or anything ending in ``.gguf``) is a local file; otherwise a
 catalog id (a user-refreshed entry in the data dir wins over the bundled one); otherwise ``owner/name`` is a
-Hub repo. Anything else is a ``ModelNotFoundError`` that says which forms are accepted.
+Hub repo (``owner/name:QUANT`` also picks the quant whose header is read, as llama.cpp's ``-hf`` does).
+Anything else is a ``ModelNotFoundError`` that says which forms are accepted.
 
 For a Hub repo, the header of ONE representative option (the smallest, or the ``quant`` asked for) is read by
 HTTP ranges, every shard of it: that gives the model's facts and that option's exact ``WeightMap``. The other
@@ -57,13 +58,16 @@ def resolve_model(
     if not text:
         raise ModelNotFoundError("No model given.", hint=_FORMS)
     path = Path(text).expanduser()
-    if path.exists() or text.lower().endswith(".gguf"):
+    if path.is_file() or text.lower().endswith(".gguf"):
         return resolve_local(path, progress=say)
     model = _catalog_model(text)
     if model is not None:
         return model
-    if _REPO_ID.match(text):
-        return resolve_hub(text, token=token, progress=say, quant=quant, read_all_headers=read_all_headers)
+    repo_id, _, tag = text.partition(":")  # "owner/name:Q4_K_M", as llama.cpp's -hf takes it
+    if _REPO_ID.match(repo_id):
+        return resolve_hub(
+            repo_id, token=token, progress=say, quant=quant or tag or None, read_all_headers=read_all_headers
+        )
     raise ModelNotFoundError(f"{name!r} is not a catalog id, a Hub repo (owner/name) or a .gguf file.", hint=_FORMS)
 
 

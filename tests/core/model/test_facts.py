@@ -127,6 +127,7 @@ def test_weight_map_splits_dense_and_experts(tmp_path: Path) -> None:
         ("gemma3", 1024, None, 12, 1024, (0, 1, 2, 3, 4, 6, 7, 8, 9, 10)),  # 5 of every 6
         ("gpt-oss", 128, None, 4, 128, (0, 2)),
         ("cohere2", 4096, None, 8, 4096, (0, 1, 2, 4, 5, 6)),
+        ("gemma3n", 512, None, 6, 512, (0, 1, 2, 3, 5)),
         ("gemma3", 512, 3, 6, 512, (0, 1, 3, 4)),  # the pattern key overrides the period
         ("llama4", None, None, 8, 8192, (0, 1, 2, 4, 5, 6)),  # chunked attention, fixed 8192
         ("llama4", 0, None, 8, None, ()),  # sliding_window 0 switches it off
@@ -157,6 +158,12 @@ def test_per_layer_flags_and_head_counts(tmp_path: Path) -> None:
     assert kv_bytes_per_token(f) == (2 + 2 + 1) * 32 * 2
     # at 2048 tokens the SWA layers (0, 2, 3) hold only 512 cells
     assert kv_cache_bytes(f, 2048) == (2 * 32 * 512 + 2 * 32 * 2048 + 1 * 32 * 512) * 2
+
+
+def test_gemma3n_later_layers_share_the_cache(tmp_path: Path) -> None:
+    f = _facts(tmp_path, GGUFSpec(arch="gemma3n", n_layers=24, n_head_kv=2, sliding_window=512))
+    assert f.head_count_kv == (2,) * 20 + (0,) * 4
+    assert kv_bytes_per_token(f) == 20 * 2 * 32 * 2
 
 
 def test_mla_rank_and_cache(tmp_path: Path) -> None:

@@ -91,6 +91,8 @@ def test_hub_quant_choice_reads_that_header(hub: HubServer, tmp_path: Path) -> N
     _unsloth_like_repo(hub, tmp_path)
     model = resolve_model("unsloth/Tiny-MiniMax-GGUF", quant="ud-q8_0")
     assert [o.quant for o in model.options if o.weights is not None] == ["UD-Q8_0"]
+    tagged = resolve_model("unsloth/Tiny-MiniMax-GGUF:UD-Q8_0")
+    assert [o.quant for o in tagged.options if o.weights is not None] == ["UD-Q8_0"]
     with pytest.raises(ModelNotFoundError, match="no quantization 'Q2_K'"):
         resolve_model("unsloth/Tiny-MiniMax-GGUF", quant="Q2_K")
 
