@@ -8,6 +8,7 @@ later, or a test's loopback Hub, is honoured. Hub errors become ``RigfitError``s
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -167,15 +168,26 @@ class HttpRangeSource:
         return self._size
 
     def read(self, offset: int, length: int) -> bytes:
-        from huggingface_hub.utils import get_session, hf_raise_for_status
-
+        """Bytes [offset, offset + length); transient failures (5xx, 429, dropped connections) are retried."""
         if length <= 0 or (self._size is not None and offset >= self._size):
             return b""
+        with hub_errors(self.repo_id):
+            for attempt in range(RANGE_ATTEMPTS):
+                try:
+                    data = self._read_once(offset, length)
+                    break
+                except Exception as exc:
+                    if attempt + 1 >= RANGE_ATTEMPTS or not _is_transient(exc):
+                        raise
+                    time.sleep(RANGE_RETRY_PAUSE_S * (attempt + 1))
+        self.bytes_fetched += len(data)
+        return data
+
+    def _read_once(self, offset: int, length: int) -> bytes:
+        from huggingface_hub.utils import get_session, hf_raise_for_status
+
         headers = {**self._headers, "Range": f"bytes={offset}-{offset + length - 1}"}
-        with (
-            hub_errors(self.repo_id),
-            get_session().stream("GET", self.url, headers=headers, follow_redirects=True, timeout=30) as response,
-        ):
+        with get_session().stream("GET", self.url, headers=headers, follow_redirects=True, timeout=30) as response:
             if response.status_code == 416:
                 return b""
             if response.status_code >= 400:
@@ -186,18 +198,32 @@ class HttpRangeSource:
                 total = response.headers.get("Content-Range", "").rpartition("/")[2]
                 if total.isdigit():
                     self._size = int(total)
-            else:  # the server ignored Range: take what we need from the start, never the whole file
-                length_header = response.headers.get("Content-Length", "")
-                if length_header.isdigit():
-                    self._size = int(length_header)
-                buf = bytearray()
-                for chunk in response.iter_bytes():
-                    buf += chunk
-                    if len(buf) >= offset + length:
-                        break
-                data = bytes(buf[offset : offset + length])
-        self.bytes_fetched += len(data)
-        return data[:length]
+                return data[:length]
+            # The server ignored Range: take what we need from the start, never the whole file.
+            length_header = response.headers.get("Content-Length", "")
+            if length_header.isdigit():
+                self._size = int(length_header)
+            buf = bytearray()
+            for chunk in response.iter_bytes():
+                buf += chunk
+                if len(buf) >= offset + length:
+                    break
+            return bytes(buf[offset : offset + length])
+
+
+RANGE_ATTEMPTS = 3
+RANGE_RETRY_PAUSE_S = 0.5
+
+
+def _is_transient(exc: Exception) -> bool:
+    import httpx2
+    from huggingface_hub import errors as hf_errors
+
+    if isinstance(exc, httpx2.TransportError):
+        return True
+    if isinstance(exc, hf_errors.HfHubHTTPError) and exc.response is not None:
+        return exc.response.status_code >= 500 or exc.response.status_code == 429
+    return False
 
 
 def range_reader(

@@ -198,3 +198,18 @@ def test_catalog_ids_resolve_offline() -> None:
     first = catalog.list_catalog()[0]
     model = resolve_model(first.id)
     assert model.source == "catalog" and model.facts.block_count > 0
+
+
+def test_transient_range_failures_are_retried(hub: HubServer, tmp_path: Path, monkeypatch) -> None:
+    from advisor.errors import HubError
+    from advisor.model import hub as hub_module
+    from tests.fixtures.hubserver import Fault
+
+    monkeypatch.setattr(hub_module, "RANGE_RETRY_PAUSE_S", 0.01)
+    (path,) = write_gguf(tmp_path / "T-Q8_0.gguf", MOE)
+    hub.add_repo("org/T-GGUF").add_file("T-Q8_0.gguf", disk_path=path)
+    hub.faults["T-Q8_0.gguf"] = Fault(statuses=[503], drop_at=[100])  # then a dropped connection
+    assert resolve_model("org/T-GGUF").facts.expert_count == 16
+    hub.faults["T-Q8_0.gguf"] = Fault(statuses=[503, 503, 503])
+    with pytest.raises(HubError, match="503"):
+        resolve_model("org/T-GGUF")
