@@ -258,6 +258,26 @@ def _read_string(cur: _Cursor, what: str, *, limit: int = MAX_STRING_BYTES, keep
     return raw.decode("utf-8", errors="replace")
 
 
+def _skip_strings(cur: _Cursor, count: int, what: str) -> None:
+    """Walk past ``count`` strings (a 200K-token vocabulary) without decoding them: the hot loop of big headers."""
+    fmt = cur.order + "Q"
+    unpack_from = struct.unpack_from
+    for i in range(count):
+        if cur.pos + 8 > len(cur.buf):
+            cur._ensure(8)
+        (length,) = unpack_from(fmt, cur.buf, cur.pos)
+        if length > MAX_STRING_BYTES:
+            raise GGUFFormatError(f"{cur.source.name}: {what}[{i}] claims a string of {length:,} bytes.")
+        end = cur.pos + 8 + length
+        if end > len(cur.buf):
+            cur.pos += 8
+            cur.check_fits(length, f"{what}[{i}]")
+            cur._ensure(length)
+            cur.pos += length
+        else:
+            cur.pos = end
+
+
 def _min_value_bytes(vtype: int) -> int:
     if vtype == GGUFValueType.STRING:
         return 8
@@ -284,12 +304,12 @@ def _read_value(cur: _Cursor, vtype: int, what: str, depth: int = 0) -> Any:
                 return GGUFArray(elem, count)
             raw = cur.take(count * size)
             return GGUFArray(elem, count, tuple(struct.unpack(f"{cur.order}{count}{fmt}", raw)))
+        if elem == GGUFValueType.STRING and not keep:
+            _skip_strings(cur, count, what)
+            return GGUFArray(elem, count)
         values = []
         for i in range(count):
-            if elem == GGUFValueType.STRING and not keep:
-                _read_string(cur, f"{what}[{i}]", keep=False)
-            else:
-                values.append(_read_value(cur, elem, f"{what}[{i}]", depth + 1))
+            values.append(_read_value(cur, elem, f"{what}[{i}]", depth + 1))
         return GGUFArray(elem, count, tuple(values) if keep else None)
     return cur.unpack(_SCALAR_FORMATS[vtype])
 

@@ -138,12 +138,14 @@ def list_files(repo_id: str, revision: str = "main", *, explicit_token: str | No
 
 
 def model_card(repo_id: str, revision: str | None = None, *, explicit_token: str | None = None) -> dict[str, Any]:
-    """The repo card's metadata (``license``, ``license_name``, ``license_link``, ``base_model`` ...)."""
+    """The repo card's metadata (``license``, ``license_name``, ``license_link``, ``base_model`` ...), plus the
+    commit it was read at (``_sha``) and the repo's tags (``_tags``)."""
     with hub_errors(repo_id):
-        info = api(explicit_token).model_info(repo_id, revision=revision, expand=["cardData", "gated", "sha"])
+        info = api(explicit_token).model_info(repo_id, revision=revision, expand=["cardData", "gated", "sha", "tags"])
     card = info.card_data
     data: dict[str, Any] = dict(card.to_dict()) if card is not None else {}
     data["_sha"] = info.sha
+    data["_tags"] = list(info.tags or [])
     return data
 
 

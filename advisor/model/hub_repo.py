@@ -124,8 +124,20 @@ def _card_str(card: dict[str, Any], key: str) -> str | None:
 
 
 def base_model_of(card: dict[str, Any]) -> str | None:
-    """The card's ``base_model`` (a string or a list; the first entry for merges)."""
-    return _card_str(card, "base_model")
+    """The card's ``base_model`` (a string or a list; the first entry for merges), else the Hub's
+    ``base_model:quantized:<repo>`` / ``base_model:<repo>`` tag."""
+    named = _card_str(card, "base_model")
+    if named:
+        return named
+    tags = [t for t in card.get("_tags") or [] if isinstance(t, str) and t.startswith("base_model:")]
+    for prefer_quantized in (True, False):
+        for tag in tags:
+            parts = tag.split(":")
+            if prefer_quantized and len(parts) == 3 and parts[1] == "quantized":
+                return parts[2]
+            if not prefer_quantized and len(parts) == 2:
+                return parts[1]
+    return None
 
 
 def licence_from_cards(

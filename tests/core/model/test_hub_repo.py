@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from advisor.model.hub_repo import group_quant_options, licence_from_cards, pick_representative, quant_tag
+from advisor.model.hub_repo import (
+    base_model_of,
+    group_quant_options,
+    licence_from_cards,
+    pick_representative,
+    quant_tag,
+)
 from advisor.model.types import RepoFile
 
 GB = 10**9
@@ -96,3 +102,11 @@ def test_licence_prefers_nothing_but_records_everything() -> None:
     assert "MiniMaxAI/MiniMax-M2.7 card" in (lic.source or "")
     plain = licence_from_cards("org/x", {"license": "apache-2.0"}, None, None)
     assert (plain.card_license, plain.base_license, plain.base_model) == ("apache-2.0", None, None)
+
+
+def test_base_model_from_card_or_hub_tags() -> None:
+    assert base_model_of({"base_model": ["org/a", "org/b"]}) == "org/a"
+    tags = ["gguf", "base_model:org/finetune", "base_model:quantized:org/original", "license:other"]
+    assert base_model_of({"_tags": tags}) == "org/original"
+    assert base_model_of({"_tags": ["base_model:org/finetune"]}) == "org/finetune"
+    assert base_model_of({"license": "mit"}) is None

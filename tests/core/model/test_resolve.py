@@ -213,3 +213,29 @@ def test_transient_range_failures_are_retried(hub: HubServer, tmp_path: Path, mo
     hub.faults["T-Q8_0.gguf"] = Fault(statuses=[503, 503, 503])
     with pytest.raises(HubError, match="503"):
         resolve_model("org/T-GGUF")
+
+
+def test_base_model_licence_found_through_hub_tags(hub: HubServer, tmp_path: Path) -> None:
+    (path,) = write_gguf(tmp_path / "T-Q4_K_M.gguf", MOE)
+    hub.add_repo(
+        "bartowski/T-GGUF",
+        card_data={"license": "other", "license_name": "modified-mit"},
+        tags=["gguf", "base_model:quantized:MiniMaxAI/T"],
+    ).add_file("T-Q4_K_M.gguf", disk_path=path)
+    hub.add_repo("MiniMaxAI/T", card_data={"license": "other", "license_name": "t-non-commercial"})
+    lic = resolve_model("bartowski/T-GGUF").licence
+    assert (lic.base_model, lic.base_license, lic.card_license_name) == (
+        "MiniMaxAI/T",
+        "t-non-commercial",
+        "modified-mit",
+    )
+
+
+def test_unreadable_base_model_card_is_a_note(hub: HubServer, tmp_path: Path) -> None:
+    (path,) = write_gguf(tmp_path / "T-Q4_K_M.gguf", MOE)
+    hub.add_repo("org/T-GGUF", card_data={"license": "mit", "base_model": "gone/base"}).add_file(
+        "T-Q4_K_M.gguf", disk_path=path
+    )
+    model = resolve_model("org/T-GGUF")
+    assert model.licence.base_model == "gone/base" and model.licence.base_license is None
+    assert any("gone/base" in n and "could not be read" in n for n in model.notes)
