@@ -62,10 +62,8 @@ def _handler(args: argparse.Namespace) -> int:
 
 
 def _existing_entry(model: str) -> dict[str, Any] | None:
-    try:
-        from advisor.model.catalog import raw_entry
-    except ImportError:
-        return None
+    from advisor.model.catalog import raw_entry
+
     try:
         return raw_entry(model)
     except RigfitError:

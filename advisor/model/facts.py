@@ -225,7 +225,14 @@ def facts_from_headers(headers: Sequence[GGUFHeader]) -> ModelFacts:
         license_name=license_name if isinstance(license_name, str) else None,
         tensors=tensors,
         tensor_types=tuple(sorted({t.type_name for t in tensors})),
+        tied_embeddings=bool(tensors) and not any(t.name == "output.weight" for t in tensors),
     )
+
+
+def expert_tensor_types(facts: ModelFacts) -> tuple[str, ...]:
+    """Distinct types of the routed-expert tensors (CUDA defects such as the q4_K ``ffn_down_exps`` NaNs hit
+    only these)."""
+    return tuple(sorted({t.type_name for t in facts.tensors if is_expert_tensor(t.name)}))
 
 
 def weight_map_from_tensors(facts: ModelFacts) -> WeightMap:

@@ -21,7 +21,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from advisor.errors import ModelNotFoundError
-from advisor.model.facts import facts_from_headers, weight_map_from_tensors
+from advisor.model.facts import expert_tensor_types, facts_from_headers, weight_map_from_tensors
 from advisor.model.gguf_reader import (
     GGUFHeader,
     LocalFileSource,
@@ -78,10 +78,8 @@ _FORMS = (
 
 
 def _catalog_model(model_id: str) -> Model | None:
-    try:
-        from advisor.model.catalog import load_catalog_model
-    except ImportError:  # the catalog module is not installed in this build
-        return None
+    from advisor.model.catalog import load_catalog_model
+
     user_file = user_catalog_dir() / f"{model_id.lower()}.json"
     try:
         if user_file.is_file():
@@ -135,6 +133,7 @@ def resolve_local(path: Path, *, progress: Progress | None = None) -> Model:
         size_bytes=sum(f.size_bytes for f in files),
         weights=weight_map_from_tensors(facts),
         tensor_types=facts.tensor_types,
+        expert_tensor_types=expert_tensor_types(facts),
         source=f"GGUF header of {paths[0]}",
     )
     return Model(
@@ -216,7 +215,10 @@ def resolve_hub(
         say(f"Reading the GGUF header of {option.quant}")
         option_facts = facts_from_headers(read_option_headers(repo_id, option, pinned, token=token, progress=say))
         options[i] = replace(
-            option, weights=weight_map_from_tensors(option_facts), tensor_types=option_facts.tensor_types
+            option,
+            weights=weight_map_from_tensors(option_facts),
+            tensor_types=option_facts.tensor_types,
+            expert_tensor_types=expert_tensor_types(option_facts),
         )
         if option is chosen:
             facts = option_facts

@@ -93,9 +93,8 @@ def test_catalog_refresh_writes_an_exact_entry(hub: HubServer, tmp_path: Path) -
 
 
 def test_refreshed_entry_loads_through_the_catalog(hub: HubServer, tmp_path: Path) -> None:
-    catalog = pytest.importorskip(
-        "advisor.model.catalog", reason="the catalog loader lands on main with the catalog branch"
-    )
+    from advisor.model import catalog
+
     repo = hub.add_repo("org/Tiny-GGUF", card_data={"license": "apache-2.0"})
     (p,) = write_gguf(tmp_path / "Tiny-Q8_0.gguf", SPEC)
     repo.add_file(p.name, disk_path=p)
@@ -105,3 +104,19 @@ def test_refreshed_entry_loads_through_the_catalog(hub: HubServer, tmp_path: Pat
     assert model.facts.total_params == direct.facts.total_params
     assert model.options[0].weights.expert_bytes == direct.options[0].weights.expert_bytes
     assert resolve_model("tiny-refreshed").source == "catalog"  # the user's entry is found by id
+
+
+def test_refreshing_a_catalog_id_overrides_the_bundled_entry(hub: HubServer, tmp_path: Path) -> None:
+    from advisor.model.catalog import load_catalog_model, raw_entry
+
+    bundled = raw_entry("minimax-m2.7")
+    repo = hub.add_repo(bundled["repo"], card_data={"license": "other", "license_name": "modified-mit"})
+    (p,) = write_gguf(tmp_path / "MiniMax-M2.7-UD-IQ1_M.gguf", SPEC)
+    repo.add_file(f"UD-IQ1_M/{p.name}", disk_path=p)
+    assert cli.main(["catalog", "refresh", "minimax-m2.7"]) == 0
+    entry = json.loads((user_catalog_dir() / "minimax-m2.7.json").read_text())
+    assert (entry["id"], entry["name"], entry["order"]) == ("minimax-m2.7", bundled["name"], bundled["order"])
+    assert [q["quant"] for q in entry["quants"]] == ["UD-IQ1_M"]
+    model = resolve_model("minimax-m2.7")  # the user's refreshed entry wins over the bundled one
+    assert model.facts.block_count == 3 and model.options[0].size_bytes == p.stat().st_size
+    assert load_catalog_model("minimax-m2.7").facts.block_count == 62  # the bundled file is untouched

@@ -9,6 +9,7 @@ from gguf import GGML_QUANT_SIZES, GGMLQuantizationType
 
 from advisor.errors import GGUFFormatError
 from advisor.model.facts import (
+    expert_tensor_types,
     facts_from_headers,
     is_expert_tensor,
     kv_bytes_per_token,
@@ -59,6 +60,7 @@ def test_dense_gqa_facts_exact(tmp_path: Path) -> None:
 def test_tied_embeddings_count_as_active(tmp_path: Path) -> None:
     f = _facts(tmp_path, GGUFSpec(n_layers=1, tied_embeddings=True))
     assert "output.weight" not in {t.name for t in f.tensors}
+    assert f.tied_embeddings
     assert f.active_params == f.total_params
 
 
@@ -117,6 +119,8 @@ def test_weight_map_splits_dense_and_experts(tmp_path: Path) -> None:
     # the map covers every tensor byte of every shard: file sizes minus headers and padding
     assert w.total_bytes == sum(h.tensor_data_bytes for h in headers)
     assert f.tensor_types == ("f32", "q8_0")
+    assert expert_tensor_types(f) == ("q8_0",)
+    assert not f.tied_embeddings
 
 
 @pytest.mark.parametrize(

@@ -71,6 +71,8 @@ def test_hub_repo_facts_options_and_licence(hub: HubServer, tmp_path: Path) -> N
     read = [o for o in model.options if o.weights is not None]
     assert len(read) == 1 and read[0].quant == "BF16"  # the representative (smallest, then by name)
     assert read[0].weights.expert_bytes == 4 * 3 * 64 * 32 * 16 * 4  # f32 experts
+    assert read[0].expert_tensor_types == ("f32",) and read[0].tensor_types == ("f32",)
+    assert all(o.expert_tensor_types == () for o in model.options if o.weights is None)  # not read: unknown
     assert all(len(o.files) == 4 and o.files[0].path.endswith("-00001-of-00004.gguf") for o in model.options)
     assert all(o.files[0].sha256 and len(o.files[0].sha256) == 64 for o in model.options)
     assert model.options[0].companions[0].path == "mmproj-F16.gguf"
@@ -192,12 +194,13 @@ def test_bad_names_and_bad_files(tmp_path: Path) -> None:
 
 
 def test_catalog_ids_resolve_offline() -> None:
-    catalog = pytest.importorskip(
-        "advisor.model.catalog", reason="the catalog module lands on main with the catalog branch"
-    )
-    first = catalog.list_catalog()[0]
-    model = resolve_model(first.id)
-    assert model.source == "catalog" and model.facts.block_count > 0
+    from advisor.model.catalog import list_catalog, load_catalog_model
+
+    for entry in list_catalog()[:3]:
+        model = resolve_model(entry.id)  # HF_ENDPOINT points at a dead port: no network involved
+        assert model.source == "catalog"
+        assert model.facts == load_catalog_model(entry.id).facts
+    assert resolve_model("MiniMax-M2.7").facts.block_count == 62  # ids are case-insensitive
 
 
 def test_transient_range_failures_are_retried(hub: HubServer, tmp_path: Path, monkeypatch) -> None:
