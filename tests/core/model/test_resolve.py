@@ -242,3 +242,36 @@ def test_unreadable_base_model_card_is_a_note(hub: HubServer, tmp_path: Path) ->
     model = resolve_model("org/T-GGUF")
     assert model.licence.base_model == "gone/base" and model.licence.base_license is None
     assert any("gone/base" in n and "could not be read" in n for n in model.notes)
+
+
+def test_a_file_gone_from_the_repo_is_a_hub_error(hub: HubServer) -> None:
+    from advisor.errors import HubError
+    from advisor.model import hub as hub_module
+
+    hub.add_repo("org/x").add_file("README.md", b"x")
+    with pytest.raises(HubError, match="missing on the Hub"):
+        hub_module.range_reader("org/x", "gone.gguf").read(0, 100)
+
+
+def test_a_server_that_ignores_range_is_read_only_as_far_as_needed(tmp_path: Path) -> None:
+    """Python's SimpleHTTPRequestHandler answers Range with the whole file (200): we stop reading early."""
+    import functools
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    from advisor.model import hub as hub_module
+
+    (path,) = write_gguf(tmp_path / "Plain.gguf", GGUFSpec(n_vocab=20_000, n_embd=256, tied_embeddings=True))
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(tmp_path))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        source = hub_module.range_reader("org/plain", "Plain.gguf")
+        source.url = f"http://127.0.0.1:{server.server_address[1]}/Plain.gguf"
+        header = read_gguf_header(source, first_fetch=64 * 1024)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert header.tensors == read_gguf_header(path).tensors
+    assert source.size == path.stat().st_size
+    assert source.bytes_fetched < path.stat().st_size
