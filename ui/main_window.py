@@ -205,11 +205,12 @@ class MainWindow(QMainWindow):
     def _after_first_show(self) -> None:
         workers.run_task(lambda _ctx: self.backend.catalog(), on_done=self._on_catalog, name="catalog")
         self.downloads.offer_pending(self.settings)
+        first_run = not self.settings.ui.first_run_done
         if self.settings.preferences.hardware_file:
             self.load_hardware(self.settings.preferences.hardware_file)
-        elif self._probe_on_show:
-            self.start_probe()
-        if not self.settings.ui.first_run_done:
+        elif self._probe_on_show and not first_run:
+            self.start_probe()  # on the first run the wizard probes, and hands the result over
+        if first_run:
             QTimer.singleShot(0, lambda: self.open_wizard())
 
     def _on_catalog(self, choices: list) -> None:
@@ -400,12 +401,19 @@ class MainWindow(QMainWindow):
         wizard = SetupWizard(self.settings, self.backend, parent=self, hardware=self.probed)
         wizard.finished_setup.connect(self._on_wizard_done)
         wizard.closed.connect(self._on_wizard_closed)
+        wizard.hardware_found.connect(self._on_wizard_hardware)
         wizard.open()
         self.wizard = wizard
         return wizard
 
+    def _on_wizard_hardware(self, hardware: Hardware) -> None:
+        if self.probed is None:
+            self.set_hardware(hardware)
+
     def _on_wizard_closed(self, settings: st.Settings) -> None:
         self._update_settings(settings)
+        if self.probed is None and self._probe_on_show and self.reprobe_button.isEnabled():
+            self.start_probe()
 
     def _on_wizard_done(self, settings: st.Settings, hardware: Hardware | None, model: Model | None, plan) -> None:
         self._update_settings(settings)

@@ -110,8 +110,11 @@ def test_first_launch_opens_the_wizard(qtbot, fake) -> None:
     qtbot.addWidget(w)
     w.show()
     qtbot.waitUntil(lambda: getattr(w, "wizard", None) is not None and w.wizard.isVisible(), timeout=5000)
+    w.wizard.next()  # the hardware page probes once, for the wizard and the window alike
+    qtbot.waitUntil(lambda: w.hardware is not None, timeout=5000)
     w.wizard.reject()
     assert st.load().ui.first_run_done  # closing it once means it does not come back uninvited
+    assert [kind for kind, *_ in fake.calls].count("probe") == 1
 
 
 def test_menus_hold_the_promised_entries(window) -> None:

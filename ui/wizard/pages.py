@@ -180,6 +180,7 @@ class HardwarePage(WizardPage):
         self._probing = False
         self.again_button.setEnabled(True)
         self.setup.probed = hardware
+        self.setup.hardware_found.emit(hardware)
         self.setup.update_state(hardware=st.apply_overrides(hardware, self.setup.settings.preferences.overrides))
         self.show_hardware()
 

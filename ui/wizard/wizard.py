@@ -40,9 +40,11 @@ class SetupWizard(QWizard):
     finished_setup(object, object, object, object): settings, hardware, model, plan after Finish.
     closed(object): the settings after Cancel (first run marked done, paused download remembered).
     state_changed(object): the ``WizardState`` after every change.
+    hardware_found(object): the probe (or a loaded hardware file) produced this ``Hardware``.
     """
 
     finished_setup = Signal(object, object, object, object)
+    hardware_found = Signal(object)
     closed = Signal(object)
     state_changed = Signal(object)
 
