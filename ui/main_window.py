@@ -358,12 +358,32 @@ class MainWindow(QMainWindow):
 
     # --- actions -------------------------------------------------------------------------------------------------
 
-    def download_selected(self) -> None:
+    def download_selected(self) -> QMessageBox | None:
+        """Show exactly what will be written, then download it (the box opens without blocking)."""
         option = self.selected_option()
         if self.plan is None or option is None or self.model is None:
-            return
-        self.downloads_dock.show()
-        self.downloads.start(self.model, self.plan, option, st.download_dir(self.settings))
+            return None
+        from advisor.format import file_size
+
+        dest = st.download_dir(self.settings)
+        model, plan = self.model, self.plan
+        box = QMessageBox(self)
+        box.setIcon(QMessageBox.Icon.Question)
+        box.setWindowTitle("Download")
+        box.setText(f"Download {model.name} {option.quant}: {file_size(option.size_bytes)} into {dest}?")
+        box.setInformativeText("\n".join(f"{file_size(f.size_bytes)}  {f.path}" for f in option.files))
+        start = box.addButton("&Download", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+
+        def clicked(button) -> None:
+            if button is start:
+                self.downloads_dock.show()
+                self.downloads.start(model, plan, option, dest)
+
+        box.buttonClicked.connect(clicked)
+        box.open()
+        self._download_box = box
+        return box
 
     def export_report(self) -> None:
         from ui.report_actions import export_report

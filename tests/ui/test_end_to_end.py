@@ -152,3 +152,28 @@ def test_walk_the_whole_wizard_through_a_real_download(hub, qtbot, tmp_path: Pat
     assert final.stat().st_size == option.files[0].size_bytes
     assert wizard.pages[Page.DONE].command.toPlainText() == option.llama_cpp_command
     assert str(final) in option.llama_cpp_command
+
+
+def test_main_window_plans_a_hub_repo_and_downloads_it(hub, qtbot, tmp_path: Path) -> None:
+    from ui.main_window import MainWindow
+
+    spec = ggufs.GGUFSpec(arch="llama", name="Tiny Main", n_layers=2, n_vocab=256, license="apache-2.0")
+    repo = hub.add_repo("org/Tiny-Main-GGUF", card_data={"license": "apache-2.0"})
+    (tmp_path / "src").mkdir()
+    (path,) = ggufs.write_gguf(tmp_path / "src" / "Tiny-Main-Q8_0.gguf", spec)
+    repo.add_file(path.name, disk_path=path)
+    settings = st.Settings().with_ui(first_run_done=True).with_preferences(download_dir=str(tmp_path / "models"))
+    machine = rig_24gb()
+    window = MainWindow(settings, Backend(probe=lambda: machine))
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.hardware is not None, timeout=10_000)
+    window.picker.repo.setText("org/Tiny-Main-GGUF")
+    window.picker.use_repo.click()
+    qtbot.waitUntil(lambda: window.plan is not None, timeout=30_000)
+    assert window.selected_option().quant == "Q8_0"
+    assert window.detail.chart.devices()  # the real planner's memory rows are drawn
+    box = window.download_selected()
+    next(b for b in box.buttons() if b.text() == "&Download").click()
+    qtbot.waitUntil(lambda: window.downloads.rows and window.downloads.rows[0].state == "done", timeout=30_000)
+    assert (tmp_path / "models" / "Tiny-Main-Q8_0.gguf").read_bytes() == path.read_bytes()

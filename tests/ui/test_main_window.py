@@ -151,3 +151,10 @@ def test_window_start_does_not_load_heavy_modules() -> None:
     out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "none"
+
+
+def test_download_button_shows_the_files_before_anything_starts(window, qtbot) -> None:
+    box = window.download_selected()
+    assert "140.0 GB" in box.text() and "MiniMax-M2.7-UD-Q4_K_M-00004-of-00004.gguf" in box.informativeText()
+    box.button(box.StandardButton.Cancel).click()
+    assert window.downloads.rows == []  # cancelled: nothing started
