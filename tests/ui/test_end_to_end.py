@@ -175,5 +175,43 @@ def test_main_window_plans_a_hub_repo_and_downloads_it(hub, qtbot, tmp_path: Pat
     assert window.detail.chart.devices()  # the real planner's memory rows are drawn
     box = window.download_selected()
     next(b for b in box.buttons() if b.text() == "&Download").click()
-    qtbot.waitUntil(lambda: window.downloads.rows and window.downloads.rows[0].state == "done", timeout=30_000)
+    qtbot.waitUntil(lambda: bool(window.downloads.rows) and window.downloads.rows[0].state == "done", timeout=30_000)
     assert (tmp_path / "models" / "Tiny-Main-Q8_0.gguf").read_bytes() == path.read_bytes()
+
+
+def test_a_paused_download_resumes_at_the_next_launch(hub, qtbot, tmp_path: Path) -> None:
+    from PySide6.QtWidgets import QPushButton
+
+    from ui.downloads import DownloadsPanel
+
+    spec = ggufs.GGUFSpec(arch="llama", name="Tiny Resume", n_layers=2, n_vocab=256, license="apache-2.0")
+    repo = hub.add_repo("org/Tiny-Resume-GGUF", card_data={"license": "apache-2.0"})
+    (tmp_path / "src").mkdir()
+    sources = ggufs.write_gguf(tmp_path / "src" / "Tiny-Resume-Q8_0.gguf", spec, split_max_tensors=4)
+    for p in sources:
+        entry = repo.add_file(p.name, disk_path=p)
+        hub.faults[entry.path] = Fault(bytes_per_second=150_000)
+    from advisor.model.resolve import resolve_model
+
+    model = resolve_model("org/Tiny-Resume-GGUF")
+    option = model.option("Q8_0")
+    assert len(option.files) >= 2
+    dest = tmp_path / "models"
+    first = DownloadsPanel()
+    qtbot.addWidget(first)
+    row = first.add(DownloadSpec(model.id, model.name, model.repo, None, "Q8_0", option.files, str(dest)))
+    row.start()
+    qtbot.waitUntil(lambda: row.last_progress is not None and row.last_progress.done > 0, timeout=10_000)
+    first.pause_all()  # what closing the window does
+    qtbot.waitUntil(lambda: row.state == "paused", timeout=20_000)
+    saved = first.remember_pending(st.Settings())
+    st.save(saved)
+    hub.faults.clear()
+
+    second = DownloadsPanel()  # the next launch
+    qtbot.addWidget(second)
+    second.offer_pending(st.load())
+    next(b for b in second.findChildren(QPushButton) if b.text() == "&Resume").click()
+    qtbot.waitUntil(lambda: bool(second.rows) and second.rows[0].state == "done", timeout=30_000)
+    for f, p in zip(option.files, sources, strict=True):
+        assert (dest / f.path).read_bytes() == p.read_bytes()
