@@ -252,6 +252,13 @@ class ModelPage(WizardPage):
         self.picker = ModelPicker()
         self.picker.model_chosen.connect(self.choose)
         self.result = _paragraph("")
+        self.body.addWidget(
+            _paragraph(
+                "The catalog lists models Rigfit knows in detail, so it can plan them without downloading anything. "
+                "Any other model in GGUF format works too: type its Hugging Face repository (owner/name), and "
+                "Rigfit reads only the headers of its files; or open a .gguf file you already have."
+            )
+        )
         self.body.addWidget(self.picker)
         self.body.addWidget(self.result)
         self.body.addStretch(1)
@@ -294,10 +301,9 @@ class ModelPage(WizardPage):
             return
         self.setup.model = model
         self.setup.update_state(plan=plan)
-        runs = sum(1 for o in plan.options if o.verdict.runs)
         self.result.setText(
-            f"{plan.model.name}: {len(plan.options)} quantizations planned, {runs} of them run on this machine. "
-            "Press Next to choose one."
+            f"{plan.model.name}: {len(plan.options)} quantizations planned for your machine. "
+            "Press Next to compare them."
         )
 
 
