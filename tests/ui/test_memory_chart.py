@@ -56,3 +56,18 @@ def test_empty_chart_says_what_to_do(qtbot) -> None:
     chart.set_option(None)
     assert chart.devices() == () and chart.describe() == ""
     assert not chart.grab().isNull()
+
+
+def test_overflow_past_capacity_is_marked(qtbot) -> None:
+    from dataclasses import replace
+
+    from ui.style import BAD
+
+    option = minimax_plan(two_gpu_machine()).options[0]
+    too_big = replace(option, memory=(replace(option.memory[0], weights_bytes=30 * 2**30),))
+    chart = MemoryChart()
+    qtbot.addWidget(chart)
+    chart.set_option(too_big)
+    chart.resize(600, chart.sizeHint().height())
+    assert "does not fit" in chart.describe()
+    assert BAD.name() in _colours(chart.grab().toImage())  # the capacity line is drawn in red

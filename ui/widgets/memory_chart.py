@@ -55,7 +55,8 @@ class MemoryChart(QWidget):
         for d in self._devices:
             parts = ", ".join(f"{label} {mem_size(part_bytes(d)[key])}" for key, label in PARTS if part_bytes(d)[key])
             cap = f" of {mem_size(d.capacity_bytes)}" if d.capacity_bytes else ""
-            lines.append(f"{self._title(d)}: {mem_size(d.total_bytes)}{cap} ({parts})")
+            over = " — does not fit" if d.capacity_bytes and d.total_bytes > d.capacity_bytes else ""
+            lines.append(f"{self._title(d)}: {mem_size(d.total_bytes)}{cap}{over} ({parts})")
         return "\n".join(lines)
 
     def _title(self, d: DeviceMemory) -> str:
