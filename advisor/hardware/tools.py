@@ -19,8 +19,9 @@ LLAMA_BINARIES = ("llama-server", "llama-cli")
 
 #: Words in llama.cpp's start-up log that name the backend it loaded, most specific first.
 _BACKEND_MARKERS = (
+    # ROCm builds also print "ggml_cuda_init" (HIP reuses the CUDA backend), so ROCm is checked first.
+    ("rocm", (r"\bROCm\d*\b", r"\bHIP\b", r"ggml-hip", r"loaded ROCm backend")),
     ("cuda", (r"ggml_cuda_init", r"loaded CUDA backend", r"\bCUDA\d*\b", r"ggml-cuda")),
-    ("rocm", (r"\bROCm\b", r"\bHIP\b", r"ggml-hip", r"loaded ROCm backend")),
     ("metal", (r"ggml_metal", r"\bMetal\b", r"\bMTL\d")),
     ("vulkan", (r"ggml_vulkan", r"\bVulkan\d*\b")),
     ("sycl", (r"\bSYCL\b",)),
