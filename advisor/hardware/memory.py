@@ -19,8 +19,9 @@ from advisor.hardware.types import Memory
 
 SKIP_ENV = "RIGFIT_SKIP_BANDWIDTH"
 _CACHE_FILE = "bandwidth.json"
-#: Size of the buffer each copy thread owns: far larger than any CPU cache, small enough for any machine.
-_BUFFER_BYTES = 64 * 2**20
+#: Source bytes copied per round by all threads together (plus as many written): with the destination, a
+#: working set larger than the last-level cache of nearly every CPU, and quick to allocate on a small laptop.
+_TOTAL_BYTES = 128 * 2**20
 _MAX_THREADS = 8
 
 
@@ -96,17 +97,20 @@ def store_bandwidth(key: str, gbps: float) -> None:
         pass  # a read-only cache only costs a re-measurement next time
 
 
-def measure_copy_bandwidth(*, threads: int | None = None, budget_s: float = 0.8) -> float:
+def measure_copy_bandwidth(*, threads: int | None = None, budget_s: float = 1.0) -> float:
     """RAM bandwidth in GB/s (10^9 bytes) from numpy copies between buffers far larger than the caches.
 
     Counted like STREAM's Copy: each copied byte is read once and written once (2 x size). Several threads
     copy their own buffers at once (numpy releases the GIL for large copies) because one core rarely
-    saturates all memory channels. The best of the repeats within ``budget_s`` is reported.
+    saturates all memory channels. The best of the repeats within ``budget_s`` (allocation included, at least
+    three rounds) is reported.
     """
     import numpy as np
 
+    deadline = time.perf_counter() + budget_s
     count = max(1, min(threads or (os.cpu_count() or 1), _MAX_THREADS))
-    elements = _BUFFER_BYTES // 8
+    per_thread = _TOTAL_BYTES // count
+    elements = per_thread // 8
     pairs = [(np.ones(elements, dtype=np.float64), np.empty(elements, dtype=np.float64)) for _ in range(count)]
     for src, dst in pairs:  # touch every page before timing
         np.copyto(dst, src)
@@ -119,9 +123,8 @@ def measure_copy_bandwidth(*, threads: int | None = None, budget_s: float = 0.8)
         barrier.wait()
 
     best = 0.0
-    deadline = time.perf_counter() + budget_s
     rounds = 0
-    while rounds < 2 or (time.perf_counter() < deadline and rounds < 20):
+    while rounds < 3 or (time.perf_counter() < deadline and rounds < 30):
         workers = [threading.Thread(target=worker, args=pair, daemon=True) for pair in pairs]
         for t in workers:
             t.start()
@@ -133,7 +136,7 @@ def measure_copy_bandwidth(*, threads: int | None = None, budget_s: float = 0.8)
             t.join()
         rounds += 1
         if elapsed > 0:
-            best = max(best, 2 * _BUFFER_BYTES * count / elapsed / 1e9)
+            best = max(best, 2 * elements * 8 * count / elapsed / 1e9)
     return best
 
 

@@ -6,7 +6,6 @@ notes on what it could not read; a part that raises anyway becomes a note, so th
 
 from __future__ import annotations
 
-import os
 import platform
 import socket
 from collections.abc import Callable
@@ -136,8 +135,3 @@ def probe_with_progress(progress: Progress, **kwargs: object) -> Hardware:
     """``probe`` for callers that hand a progress callback positionally (the GUI's worker)."""
     return probe(progress=progress, **kwargs)  # type: ignore[arg-type]
 
-
-def skip_bandwidth_requested() -> bool:
-    from advisor.hardware.memory import SKIP_ENV
-
-    return os.environ.get(SKIP_ENV, "") not in ("", "0")
