@@ -134,4 +134,3 @@ def probe(
 def probe_with_progress(progress: Progress, **kwargs: object) -> Hardware:
     """``probe`` for callers that hand a progress callback positionally (the GUI's worker)."""
     return probe(progress=progress, **kwargs)  # type: ignore[arg-type]
-
