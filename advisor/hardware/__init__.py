@@ -1,6 +1,5 @@
 """Knowing the machine: ``probe() -> Hardware`` and the hardware file format."""
 
-from advisor.hardware.probe import probe
 from advisor.hardware.types import Cpu, Disk, Gpu, Hardware, LlamaCpp, Memory, Nvcc, load_hardware_file
 
-__all__ = ["Cpu", "Disk", "Gpu", "Hardware", "LlamaCpp", "Memory", "Nvcc", "load_hardware_file", "probe"]
+__all__ = ["Cpu", "Disk", "Gpu", "Hardware", "LlamaCpp", "Memory", "Nvcc", "load_hardware_file"]
