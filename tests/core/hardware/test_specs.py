@@ -92,4 +92,5 @@ def test_apple_tiers() -> None:
 
 
 def test_nvcc_table_holds_the_sourced_builds() -> None:
-    assert nvcc_versions() == {"13.2.51": "13.2.0", "13.2.78": "13.2.1", "13.2.86": "13.2.2"}
+    table = nvcc_versions()
+    assert {"13.2.51": "13.2.0", "13.2.78": "13.2.1", "13.2.86": "13.2.2"}.items() <= table.items()
