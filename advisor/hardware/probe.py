@@ -9,6 +9,7 @@ from __future__ import annotations
 import platform
 import socket
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TypeVar
 
@@ -30,6 +31,17 @@ STEPS = (
 
 def _os_name(system: str) -> str:
     return {"Linux": "linux", "Windows": "windows", "Darwin": "macos"}.get(system, system.lower() or "unknown")
+
+
+def _fill_unified_pool(gpu: Gpu, memory: Memory) -> Gpu:
+    """A unified GPU whose driver reports no memory (NVML on DGX Spark) shares the system RAM: say so in numbers."""
+    if not gpu.unified_memory or gpu.vram_total_bytes is not None or not memory.total_bytes:
+        return gpu
+    return replace(
+        gpu,
+        vram_total_bytes=memory.total_bytes,
+        vram_free_bytes=gpu.vram_free_bytes if gpu.vram_free_bytes is not None else memory.available_bytes,
+    )
 
 
 def _guarded(notes: list[str], what: str, fn: Callable[[], T], fallback: T) -> T:
@@ -100,6 +112,7 @@ def probe(
         notes.extend(apple_notes)
     elif system == "Windows":
         notes.append("AMD and Intel GPUs are not detected on Windows yet; add them to a hardware file if you have one.")
+    gpus = [_fill_unified_pool(g, memory_reading.memory) for g in gpus]
     if not gpus:
         notes.append("No GPU found: plans use the CPU and system RAM only.")
 

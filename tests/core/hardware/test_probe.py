@@ -15,7 +15,15 @@ from advisor.hardware import probe as probe_module
 from advisor.hardware.memory import SKIP_ENV
 from advisor.hardware.probe import STEPS, probe, probe_with_progress
 from advisor.hardware.types import Hardware
-from tests.core.hardware.fakes import GIB, M3_MAX_SYSCTL, amdgpu_card, install_fake_nvml, rtx_4090, write_tree
+from tests.core.hardware.fakes import (
+    GIB,
+    M3_MAX_SYSCTL,
+    FakeNvmlDevice,
+    amdgpu_card,
+    install_fake_nvml,
+    rtx_4090,
+    write_tree,
+)
 
 
 def test_real_probe_reports_this_machine(tmp_path: Path) -> None:
@@ -61,6 +69,20 @@ def test_fake_rtx_4090_and_fake_sysfs_radeon_in_one_probe(monkeypatch: pytest.Mo
     assert hw.gpus[0].cuda_driver_version == "12.4"
     assert not any("No GPU found" in n for n in hw.notes)
     assert Hardware.from_json(hw.to_json()) == hw
+
+
+@pytest.mark.skipif(platform.system() != "Linux", reason="NVML and sysfs are read on Linux here")
+def test_dgx_spark_without_nvml_memory_uses_the_shared_ram(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import pynvml
+
+    gb10 = FakeNvmlDevice("NVIDIA GB10", "GPU-spark", 0, 0, (12, 1), pynvml.NVML_DEVICE_ARCH_BLACKWELL, 0, 0)
+    install_fake_nvml(monkeypatch, [gb10], failing={"nvmlDeviceGetMemoryInfo": pynvml.NVMLError_NotSupported()})
+    hw = probe(sysfs_root=str(tmp_path), measure_bandwidth=False)
+    (gpu,) = hw.gpus
+    assert gpu.unified_memory and hw.unified
+    assert gpu.vram_total_bytes == hw.memory.total_bytes
+    assert gpu.bandwidth_gbps == 273 and gpu.compute_capability == "12.1"
+    assert any("shares system RAM" in n for n in hw.notes)
 
 
 def test_no_nvml_library_is_a_note_in_the_probe(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
