@@ -127,6 +127,15 @@ def probe(
 
     tools = _guarded(notes, "llama.cpp and nvcc", read_tools, ToolsReading(None, None))
     notes.extend(tools.notes)
+    if not gpus and tools.llama_cpp is not None and tools.llama_cpp.path:
+        from advisor.hardware.tools import gpus_from_llama
+
+        path = tools.llama_cpp.path
+        listed, listed_notes = _guarded(notes, "llama.cpp's device list", lambda: gpus_from_llama(path), ([], []))
+        if listed:
+            gpus = [_fill_unified_pool(g, memory_reading.memory) for g in listed]
+            notes = [n for n in notes if not n.startswith("No GPU found")]
+        notes.extend(listed_notes)
 
     return Hardware(
         cpu=cpu,

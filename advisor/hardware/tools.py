@@ -10,9 +10,10 @@ import shutil
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from advisor.hardware.specs import nvcc_versions
-from advisor.hardware.types import LlamaCpp, Nvcc
+from advisor.hardware.types import Gpu, LlamaCpp, Nvcc
 
 _TIMEOUT_S = 5.0
 LLAMA_BINARIES = ("llama-server", "llama-cli")
@@ -123,3 +124,79 @@ def read_tools() -> ToolsReading:
 
             nvcc = replace(parsed_nvcc, path=nvcc_path)
     return ToolsReading(llama, nvcc, tuple(notes))
+
+
+@dataclass(frozen=True)
+class ListedDevice:
+    """One device line of ``llama-server --list-devices``, e.g. ``Vulkan0: AMD Radeon RX 7900 XTX (24560 MiB, ...)``."""
+
+    device: str  # "Vulkan0", "CUDA1", "MTL0"
+    name: str
+    total_bytes: int
+    free_bytes: int | None
+
+
+_LIST_LINE = re.compile(r"^\s*([A-Za-z]+\d+):\s*(.+?)\s*\((\d+)\s*MiB(?:,\s*(\d+)\s*MiB free)?\)\s*$")
+
+
+def parse_list_devices(text: str) -> list[ListedDevice]:
+    """Devices llama.cpp can use, from its ``--list-devices`` output (a vendor-neutral fallback)."""
+    devices = []
+    for line in text.splitlines():
+        match = _LIST_LINE.match(line)
+        if match:
+            free = match.group(4)
+            devices.append(
+                ListedDevice(
+                    device=match.group(1),
+                    name=match.group(2),
+                    total_bytes=int(match.group(3)) * 2**20,
+                    free_bytes=int(free) * 2**20 if free else None,
+                )
+            )
+    return devices
+
+
+def vendor_of(name: str) -> str | None:
+    lower = name.lower()
+    for vendor, words in (
+        ("nvidia", ("nvidia", "geforce", "quadro", "tesla", "rtx")),
+        ("amd", ("amd", "radeon", "instinct")),
+        ("intel", ("intel", "arc")),
+        ("apple", ("apple",)),
+    ):
+        if any(word in lower for word in words):
+            return vendor
+    return None
+
+
+def gpus_from_llama(path: str, first_index: int = 0) -> tuple[list[Gpu], list[str]]:
+    """GPUs as a local llama.cpp sees them; used when the native probes found none (e.g. AMD on Windows)."""
+    from advisor.hardware.specs import gpu_spec
+
+    output = _run([path, "--list-devices"])
+    if not output:
+        return [], []
+    gpus: list[Gpu] = []
+    for listed in parse_list_devices(output):
+        vendor = vendor_of(listed.name)
+        if vendor is None:
+            continue
+        spec = gpu_spec(listed.name, vram_bytes=listed.total_bytes) if vendor != "apple" else None
+        gpus.append(
+            Gpu(
+                vendor=vendor,
+                name=listed.name,
+                index=first_index + len(gpus),
+                vram_total_bytes=listed.total_bytes,
+                vram_free_bytes=listed.free_bytes,
+                bandwidth_gbps=spec.bandwidth_gbps if spec else None,
+                bandwidth_source="spec" if spec and spec.bandwidth_gbps else None,
+                compute_capability=spec.compute_capability if spec else None,
+                architecture=(spec.gfx_target or spec.architecture) if spec else None,
+                unified_memory=bool(spec and spec.unified),
+                fp16_tflops=spec.fp16_tflops if spec else None,
+            )
+        )
+    notes = [f"GPUs read from `{Path(path).name} --list-devices` ({len(gpus)} found)."] if gpus else []
+    return gpus, notes

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import platform
 import shutil
 import stat
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from advisor.hardware import tools
-from advisor.hardware.tools import parse_llama_version, parse_nvcc_version, read_tools
+from advisor.hardware.tools import parse_list_devices, parse_llama_version, parse_nvcc_version, read_tools
 
 CUDA_BUILD = """\
 ggml_cuda_init: GGML_CUDA_FORCE_MMQ:    no
@@ -120,3 +121,46 @@ def test_llama_binary_with_unknown_output_is_still_listed(tmp_path: Path, monkey
     assert reading.llama_cpp is not None and reading.llama_cpp.build is None
     assert reading.llama_cpp.path == str(tmp_path / "llama-cli")
     assert any("no version" in n for n in reading.notes)
+
+
+LIST_DEVICES = """\
+ggml_vulkan: Found 2 Vulkan devices:
+Available devices:
+  Vulkan0: AMD Radeon RX 7900 XTX (24560 MiB, 23012 MiB free)
+  Vulkan1: AMD Radeon(TM) Graphics (512 MiB, 400 MiB free)
+  MTL0: Apple M1 Max (26000 MiB, 25999 MiB free)
+"""
+
+
+def test_list_devices_lines_are_parsed() -> None:
+    devices = parse_list_devices(LIST_DEVICES)
+    assert [d.device for d in devices] == ["Vulkan0", "Vulkan1", "MTL0"]
+    assert devices[0].name == "AMD Radeon RX 7900 XTX"
+    assert devices[0].total_bytes == 24560 * 2**20 and devices[0].free_bytes == 23012 * 2**20
+    assert devices[2].total_bytes == 26000 * 2**20
+
+
+@pytest.mark.skipif(os.name == "nt", reason="shell scripts stand in for the executables")
+def test_probe_falls_back_to_llama_device_list(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import pynvml
+
+    from advisor.hardware.probe import probe
+    from tests.core.hardware.fakes import install_fake_nvml
+
+    install_fake_nvml(monkeypatch, [], failing={"nvmlInit": pynvml.NVMLError_LibraryNotFound()})
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    script = (
+        'if [ "$1" = "--list-devices" ]; then\ncat <<\'EOF\'\n' + LIST_DEVICES + "EOF\nelse\n"
+        "echo 'version: 8746 (abc123)' >&2\nfi\n"
+    )
+    _script(bin_dir, "llama-server", script)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    hw = probe(sysfs_root=str(tmp_path / "no-sysfs"), measure_bandwidth=False)
+    if platform.system() == "Darwin":
+        pytest.skip("the Apple probe finds the GPU itself on a Mac")
+    names = [g.name for g in hw.gpus]
+    assert names == ["AMD Radeon RX 7900 XTX", "AMD Radeon(TM) Graphics", "Apple M1 Max"]
+    assert hw.gpus[0].bandwidth_gbps == 960 and hw.gpus[0].vram_total_bytes == 24560 * 2**20
+    assert any("--list-devices" in n for n in hw.notes)
+    assert not any("No GPU found" in n for n in hw.notes)
