@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import platform
 from pathlib import Path
 
 import psutil
@@ -10,6 +11,7 @@ import pytest
 
 from advisor.cli import main
 from advisor.hardware.types import load_hardware_file
+from tests.core.hardware.fakes import install_fake_nvml, rtx_4090
 
 
 def test_json_to_file_has_the_schema_keys_and_loads_back(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -52,3 +54,14 @@ def test_label_is_stored(tmp_path: Path) -> None:
     out = tmp_path / "hw.json"
     assert main(["probe", "-o", str(out), "--no-bandwidth", "--label", "desk"]) == 0
     assert load_hardware_file(str(out)).label == "desk"
+
+
+@pytest.mark.skipif(platform.system() != "Linux", reason="NVML is read on Linux and Windows")
+def test_summary_lists_a_faked_rtx_4090(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    install_fake_nvml(monkeypatch, [rtx_4090()], driver="580.65.06", cuda=13000)
+    assert main(["probe", "--no-bandwidth"]) == 0
+    out = capsys.readouterr().out
+    assert "NVIDIA driver 580.65.06 (supports CUDA up to 13.0)" in out
+    gpu_line = next(line for line in out.splitlines() if "RTX 4090" in line)
+    assert "24.0 GiB VRAM (23.0 GiB free)" in gpu_line and "1008.1 GB/s (spec)" in gpu_line
+    assert "compute 8.9" in gpu_line and "PCIe 4 x16" in gpu_line
