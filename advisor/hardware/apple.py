@@ -60,7 +60,9 @@ def apple_gpu_from_sysctl(values: Mapping[str, str]) -> tuple[Gpu | None, tuple[
     if spec is None:
         notes.append(f"{brand}: not in the Apple spec table; memory bandwidth unknown.")
     elif spec.cpu_cores is not None and _int(values.get("hw.physicalcpu")) != spec.cpu_cores:
-        notes.append(f"{brand}: CPU core count unknown, assumed the {spec.bandwidth_gbps:g} GB/s tier.")
+        notes.append(
+            f"{brand}: the CPU core count does not say which tier this is; assumed {spec.bandwidth_gbps:g} GB/s."
+        )
     family = chip.split()[0].lower()
     gpu = Gpu(
         vendor="apple",

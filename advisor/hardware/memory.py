@@ -149,6 +149,26 @@ def _physical_cores() -> int | None:
         return None
 
 
+def _measure_and_store(
+    key: str,
+    measure: Callable[[], float] | None,
+    progress: Callable[[str], None] | None,
+    notes: list[str],
+) -> float | None:
+    if progress:
+        progress("Measuring RAM bandwidth (about a second)")
+    try:
+        gbps = (measure or (lambda: measure_copy_bandwidth(threads=_physical_cores())))()
+    except Exception as exc:  # e.g. MemoryError on a nearly full machine
+        notes.append(f"The RAM bandwidth benchmark failed ({exc}).")
+        return None
+    if not gbps or gbps <= 0:
+        return None
+    gbps = round(gbps, 2)
+    store_bandwidth(key, gbps)
+    return gbps
+
+
 def read_memory(
     cpu_name: str | None,
     *,
@@ -179,32 +199,16 @@ def read_memory(
         limit, reason = cgroup, "This process runs in a container whose memory limit is below the machine's RAM."
         notes.append(f"Memory is capped at {cgroup / 2**30:.1f} GiB by the container (cgroup memory limit).")
 
-    bandwidth = source = None
+    bandwidth = None
     if total is not None:
         key = cache_key(cpu_name, total)
-        if not measure_bandwidth or bandwidth_skipped_by_env():
-            bandwidth = cached_bandwidth(key)
-            source = "measured" if bandwidth else None
-            if bandwidth is None:
-                notes.append("RAM bandwidth was not measured (skipped); speed estimates use a default.")
-        else:
-            bandwidth = cached_bandwidth(key)
-            if bandwidth is not None:
-                source = "measured"
-            else:
-                if progress:
-                    progress("Measuring RAM bandwidth (about a second)")
-                try:
-                    bandwidth = (measure or (lambda: measure_copy_bandwidth(threads=_physical_cores())))()
-                except Exception as exc:
-                    bandwidth = None
-                    notes.append(f"The RAM bandwidth benchmark failed ({exc}).")
-                if bandwidth:
-                    bandwidth = round(bandwidth, 2)
-                    source = "measured"
-                    store_bandwidth(key, bandwidth)
-                else:
-                    bandwidth = None
+        bandwidth = cached_bandwidth(key)
+        skipped = not measure_bandwidth or bandwidth_skipped_by_env()
+        if bandwidth is None and not skipped:
+            bandwidth = _measure_and_store(key, measure, progress, notes)
+        elif bandwidth is None:
+            notes.append("RAM bandwidth was not measured (skipped); speed estimates use a default.")
+    source = "measured" if bandwidth is not None else None
     memory = Memory(
         total_bytes=total or 0,
         available_bytes=available,
