@@ -109,3 +109,10 @@ def test_intel_mac_has_no_apple_gpu() -> None:
 @pytest.mark.parametrize(("ram_gib", "fraction"), [(16, 0.6667), (32, 0.6667), (36, 0.6667), (64, 0.75), (192, 0.84)])
 def test_default_working_set_rule(ram_gib: int, fraction: float) -> None:
     assert default_working_set_bytes(ram_gib * GIB) == int(ram_gib * GIB * fraction)
+
+
+def test_unknown_tier_core_count_assumes_the_top_tier_and_says_so() -> None:
+    text = M3_MAX_SYSCTL.replace("hw.physicalcpu: 16", "hw.physicalcpu: 12")
+    gpu, notes = apple_gpu_from_sysctl(parse_sysctl(text))
+    assert gpu is not None and gpu.bandwidth_gbps == 400
+    assert any("assumed 400 GB/s" in n for n in notes)
