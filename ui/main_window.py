@@ -262,7 +262,13 @@ class MainWindow(QMainWindow):
             self._update_settings(self.settings.with_preferences(hardware_file=path))
             self.set_hardware(hw)
 
-        workers.run_task(lambda _ctx: load_hardware_file(path), on_done=done, on_error=lambda e: show_error(self, e))
+        def failed(exc: BaseException) -> None:
+            show_error(self, exc)
+            if self.probed is None:  # the saved machine file is gone or broken: plan for this machine instead
+                self._update_settings(self.settings.with_preferences(hardware_file=None))
+                self.start_probe()
+
+        workers.run_task(lambda _ctx: load_hardware_file(path), on_done=done, on_error=failed, name="hardware file")
 
     # --- model and plan ----------------------------------------------------------------------------------------
 

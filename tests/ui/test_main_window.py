@@ -158,3 +158,31 @@ def test_download_button_shows_the_files_before_anything_starts(window, qtbot) -
     assert "140.0 GB" in box.text() and "MiniMax-M2.7-UD-Q4_K_M-00004-of-00004.gguf" in box.informativeText()
     box.button(box.StandardButton.Cancel).click()
     assert window.downloads.rows == []  # cancelled: nothing started
+
+
+def test_hardware_file_loads_and_a_broken_one_falls_back_to_probing(qtbot, fake, tmp_path) -> None:
+    from tests.fixtures.plans import two_gpu_machine
+    from ui import errors
+
+    good = tmp_path / "other.json"
+    good.write_text(two_gpu_machine().to_json())
+    w = MainWindow(st.Settings().with_ui(first_run_done=True), fake.as_backend())
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitUntil(lambda: w.hardware is not None, timeout=5000)
+    w.load_hardware(str(good))
+    qtbot.waitUntil(lambda: st.load().preferences.hardware_file == str(good), timeout=5000)
+    assert "RTX 3090" in w.hardware_label.text()
+
+    bad = tmp_path / "broken.json"
+    bad.write_text("{not json")
+    fake.calls.clear()
+    w2 = MainWindow(
+        st.Settings().with_ui(first_run_done=True).with_preferences(hardware_file=str(bad)), fake.as_backend()
+    )
+    qtbot.addWidget(w2)
+    w2.show()
+    qtbot.waitUntil(lambda: w2.hardware is not None, timeout=5000)
+    assert [k for k, *_ in fake.calls][:1] == ["probe"]
+    assert any("not valid JSON" in getattr(d, "text", lambda: "")() for d in errors.open_dialogs())
+    assert st.load().preferences.hardware_file is None
