@@ -186,3 +186,14 @@ def test_hardware_file_loads_and_a_broken_one_falls_back_to_probing(qtbot, fake,
     assert [k for k, *_ in fake.calls][:1] == ["probe"]
     assert any("not valid JSON" in getattr(d, "text", lambda: "")() for d in errors.open_dialogs())
     assert st.load().preferences.hardware_file is None
+
+
+def test_help_setup_wizard_reopens_it_with_the_known_machine(window, fake, qtbot) -> None:
+    probes = [k for k, *_ in fake.calls].count("probe")
+    window.wizard_action.trigger()
+    wizard = window.wizard
+    assert wizard.isVisible() and wizard.state.hardware is not None
+    wizard.next()
+    assert "RTX 4090" in wizard.pages[wizard.current_page_id()].found.text()
+    assert [k for k, *_ in fake.calls].count("probe") == probes  # no second probe
+    wizard.reject()
