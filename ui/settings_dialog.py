@@ -66,7 +66,9 @@ class SettingsDialog(QDialog):
             self.forget = None
 
         form = QFormLayout()
-        form.addRow("&Download folder:", folder_row)
+        folder_label = QLabel("&Download folder:")
+        folder_label.setBuddy(self.folder)  # a label on a layout cannot find its buddy by itself
+        form.addRow(folder_label, folder_row)
         form.addRow("&KV cache type:", self.kv_type)
         form.addRow("&Flash attention:", self.flash)
         form.addRow("Hub &token:", self.token)

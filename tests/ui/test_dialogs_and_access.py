@@ -112,3 +112,13 @@ def test_renders_at_high_dpi(scale: str) -> None:
     assert out.returncode == 0, out.stderr
     ratio, pixels, width = out.stdout.split()
     assert float(ratio) == 2.0 and int(pixels) == 2 * int(width)  # crisp: drawn at device pixels, not scaled up
+
+
+def test_every_settings_label_has_a_working_shortcut(qtbot) -> None:
+    from PySide6.QtWidgets import QLabel
+
+    dialog = SettingsDialog(st.Settings())
+    qtbot.addWidget(dialog)
+    for label in dialog.findChildren(QLabel):
+        if "&" in label.text():
+            assert label.buddy() is not None, label.text()  # otherwise the "&" shows up literally
