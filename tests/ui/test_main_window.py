@@ -197,3 +197,14 @@ def test_help_setup_wizard_reopens_it_with_the_known_machine(window, fake, qtbot
     assert "RTX 4090" in wizard.pages[wizard.current_page_id()].found.text()
     assert [k for k, *_ in fake.calls].count("probe") == probes  # no second probe
     wizard.reject()
+
+
+def test_export_action_calls_the_report_dialog_when_it_exists(window, monkeypatch) -> None:
+    import types
+
+    calls = []
+    module = types.ModuleType("ui.report_export")
+    module.export_report = lambda parent, hardware, plan, quant: calls.append((parent, hardware, plan, quant))
+    monkeypatch.setitem(sys.modules, "ui.report_export", module)
+    window.export_action.trigger()
+    assert calls == [(window, window.hardware, window.plan, "UD-Q4_K_M")]
