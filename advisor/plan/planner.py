@@ -1,0 +1,281 @@
+"""``plan(model, hardware, options) -> Plan``: the one entry point every view renders.
+
+Pure: the same model, hardware and options give the same plan; nothing is read from the machine or the network.
+For each quantization it chooses a placement (``advisor.plan.placement``), sizes every buffer
+(``advisor.plan.memory``), finds the largest context for f16 and q8_0 caches, builds the ``llama-server`` command,
+and asks the speed model and the risk engine for their part. Several machines (RPC) are accepted by the signature;
+this version plans for the first one.
+"""
+
+from __future__ import annotations
+
+import importlib
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from functools import cache
+from types import ModuleType
+
+from advisor.errors import RigfitError
+from advisor.hardware.types import Hardware
+from advisor.model.types import Model, ModelFacts, QuantOption
+from advisor.plan.command import llama_server_argv, shell_command
+from advisor.plan.memory import MemoryRequest, anonymous_bytes, check_kv_types, weight_map_for
+from advisor.plan.placement import Layout, choose_placement, max_context
+from advisor.plan.types import (
+    DeviceMemory,
+    ModelSummary,
+    OptionPlan,
+    Plan,
+    PlanOptions,
+    Severity,
+    SpeedEstimate,
+    Verdict,
+)
+from advisor.resources import resource_path
+
+#: Context planned when the user gives none: the trained length, capped here (long contexts cost memory).
+DEFAULT_CONTEXT_CAP = 32768
+MAX_CONTEXT_TYPES = ("f16", "q8_0")
+DEFAULT_OPTIONS = PlanOptions()
+
+
+@dataclass(frozen=True)
+class RecommendPolicy:
+    usable_decode_tps: float
+    gpu_gbps: float
+    unified_gbps: float
+    cpu_gbps: float
+    disk_gbps: float
+
+
+@cache
+def recommend_policy() -> RecommendPolicy:
+    with resource_path("planner", "llama_cpp_memory.toml").open("rb") as fh:
+        data = tomllib.load(fh)["recommend"]
+    return RecommendPolicy(
+        usable_decode_tps=float(data["usable_decode_tps"]),
+        gpu_gbps=float(data["proxy_gpu_gbps"]),
+        unified_gbps=float(data["proxy_unified_gbps"]),
+        cpu_gbps=float(data["proxy_cpu_gbps"]),
+        disk_gbps=float(data["proxy_disk_gbps"]),
+    )
+
+
+def default_context(facts: ModelFacts) -> int:
+    trained = facts.context_length or 4096
+    return min(trained, DEFAULT_CONTEXT_CAP)
+
+
+def _optional_module(name: str) -> ModuleType | None:
+    """A teammate's module that may not exist yet; any other import failure is a real bug and propagates."""
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name and name.startswith(exc.name):
+            return None
+        raise
+
+
+def _speed_for(
+    facts: ModelFacts, rows: tuple[DeviceMemory, ...], hardware: Hardware, request: MemoryRequest, verdict: Verdict
+) -> SpeedEstimate | None:
+    speed = _optional_module("advisor.plan.speed")
+    if speed is None or not verdict.runs:
+        return None
+    return speed.estimate_speed(
+        facts,
+        rows,
+        hardware,
+        request.context,
+        disk_stream=verdict is Verdict.DISK_STREAM,
+        ubatch=request.ubatch,
+    )
+
+
+def _risks_for(model: Model, option: QuantOption, hardware: Hardware, plan: OptionPlan, request: MemoryRequest):
+    engine = _optional_module("advisor.risks.engine")
+    if engine is None:
+        return ()
+    ctx = engine.RiskContext(
+        model=model,
+        option=option,
+        hardware=hardware,
+        option_plan=plan,
+        requested_context=request.context,
+        kv_cache_type=request.type_k,
+    )
+    return tuple(engine.evaluate_risks(ctx))
+
+
+def _disk_shortfall(option: QuantOption, hardware: Hardware) -> str | None:
+    disk = hardware.disk
+    if disk is None or disk.free_bytes is None:
+        return None
+    need = sum(f.size_bytes for f in option.files) or option.size_bytes
+    if need <= disk.free_bytes:
+        return None
+    return (
+        f"the files ({need / 1e9:.1f} GB) do not fit on the disk at {disk.path} ({disk.free_bytes / 1e9:.1f} GB free)"
+    )
+
+
+def plan_option(
+    model: Model, option: QuantOption, hardware: Hardware, request: MemoryRequest, options: PlanOptions
+) -> OptionPlan:
+    """Placement, memory, largest context, command, speed and risks for one quantization."""
+    facts = model.facts
+    weights = weight_map_for(facts, option)
+    chosen = choose_placement(facts, weights, hardware, request, options)
+    verdict, reason, layout = chosen.verdict, chosen.reason, chosen.layout
+
+    runs = verdict.runs
+    search_layout = layout if runs else Layout(layout.devices[:1], 0)
+    contexts: dict[str, int] = {}
+    for kv_type in MAX_CONTEXT_TYPES:
+        v_type = kv_type if request.flash_attention else "f16"
+        contexts[kv_type] = max_context(
+            facts,
+            weights,
+            search_layout,
+            replace(request, type_k=kv_type, type_v=v_type),
+            allow_stream=verdict in (Verdict.DISK_STREAM, Verdict.IMPOSSIBLE),
+        )
+    if not runs:
+        fitting = contexts.get(request.type_k) or contexts.get("f16") or 0
+        if fitting:
+            reason += f"; a context of at most {fitting:,} tokens would fit"
+
+    shortfall = _disk_shortfall(option, hardware)
+    if shortfall:
+        verdict, reason = Verdict.IMPOSSIBLE, shortfall
+
+    argv = llama_server_argv(option.files, layout, request, download_dir=options.download_dir)
+    speed = _speed_for(facts, chosen.memory, hardware, request, verdict)
+    result = OptionPlan(
+        quant=option.quant,
+        files=option.files,
+        size_bytes=option.size_bytes,
+        verdict=verdict,
+        verdict_reason=reason,
+        placement=layout.placement(request.kv_offload),
+        memory=chosen.memory,
+        context=request.context,
+        max_context=contexts,
+        decode_tps=speed.decode_tps if speed else None,
+        prefill_tps=speed.prefill_tps if speed else None,
+        decode_tps_at_context=speed.decode_tps_at_context if speed else None,
+        estimate_basis=speed.estimate_basis if speed else None,
+        llama_cpp_command=shell_command(argv) if verdict.runs else "",
+        llama_cpp_argv=argv if verdict.runs else (),
+        tensor_types=option.tensor_types or facts.tensor_types,
+    )
+    risks = _risks_for(model, option, hardware, result, request)
+    return replace(result, risks=risks)
+
+
+def proxy_decode_tps(option: OptionPlan, hardware: Hardware) -> float:
+    """A memory-bandwidth proxy for decode speed, used only to rank options when no speed estimate exists."""
+    policy = recommend_policy()
+    seconds = 0.0
+    for row in option.memory:
+        default = {"gpu": policy.gpu_gbps, "unified": policy.unified_gbps}.get(row.kind, policy.cpu_gbps)
+        bandwidth = (row.bandwidth_gbps or default) * 1e9
+        read = row.decode_read_bytes + option.context * row.kv_bytes_per_token // 2
+        if option.verdict is Verdict.DISK_STREAM and row.kind == "cpu" and row.mapped_weights_bytes:
+            cacheable = max(0, (row.capacity_bytes or 0) - anonymous_bytes(row))
+            miss = max(0.0, 1.0 - cacheable / row.mapped_weights_bytes)
+            disk = (hardware.disk.read_gbps if hardware.disk and hardware.disk.read_gbps else policy.disk_gbps) * 1e9
+            seconds += read * miss / disk
+            read = int(read * (1 - miss))
+        seconds += read / bandwidth
+    return 1.0 / seconds if seconds > 0 else 0.0
+
+
+def recommend(options: Sequence[OptionPlan], hardware: Hardware) -> tuple[str | None, str | None]:
+    """The largest (best-quality) option that runs at a usable speed, and one sentence saying why."""
+    runnable = [o for o in options if o.verdict.runs]
+    if not runnable:
+        return None, "No quantization runs on this machine at this context."
+    safe = [o for o in runnable if o.worst_severity is not Severity.CRITICAL] or runnable
+    policy = recommend_policy()
+
+    def speed(o: OptionPlan) -> tuple[float, bool]:
+        if o.decode_tps is not None:
+            return o.decode_tps.mid, True
+        return proxy_decode_tps(o, hardware), False
+
+    usable = [o for o in safe if speed(o)[0] >= policy.usable_decode_tps]
+    if usable:
+        best = max(usable, key=lambda o: o.size_bytes)
+        tps, estimated = speed(best)
+        how = "expected" if estimated else "by a memory-bandwidth estimate"
+        return best.quant, (
+            f"{best.quant} is the largest, highest-quality quantization that runs at a usable speed here "
+            f"(about {tps:.0f} tokens/s {how}; {policy.usable_decode_tps:g} tokens/s is the bar) "
+            f"with placement {best.verdict.value}."
+        )
+    best = max(safe, key=lambda o: speed(o)[0])
+    tps, estimated = speed(best)
+    how = "expected" if estimated else "by a memory-bandwidth estimate"
+    return best.quant, (
+        f"No quantization reaches {policy.usable_decode_tps:g} tokens/s here; {best.quant} is the fastest "
+        f"(about {tps:.1f} tokens/s {how})."
+    )
+
+
+def _summary(model: Model) -> ModelSummary:
+    facts = model.facts
+    lic = model.licence
+    licence = lic.base_license or lic.card_license_name or lic.card_license or facts.license_name or facts.license
+    return ModelSummary(
+        id=model.id,
+        name=model.name,
+        architecture=facts.architecture,
+        total_params=facts.total_params,
+        active_params=facts.active_params,
+        context_length=facts.context_length,
+        repo=model.repo,
+        licence=licence,
+    )
+
+
+def plan(model: Model, hardware: Hardware | Sequence[Hardware], options: PlanOptions = DEFAULT_OPTIONS) -> Plan:
+    """Plan every quantization of ``model`` for ``hardware`` (the first machine when several are given)."""
+    machines = (hardware,) if isinstance(hardware, Hardware) else tuple(hardware)
+    if not machines:
+        raise RigfitError("No hardware to plan for.", hint="Give a hardware file, or let Rigfit probe this machine.")
+    head = machines[0]
+    facts = model.facts
+    context = options.context or default_context(facts)
+    if context <= 0:
+        raise RigfitError(f"The context must be a positive number of tokens, not {context}.")
+    flash = True if options.flash_attention is None else options.flash_attention
+    check_kv_types(options.kv_type_k, options.kv_type_v, flash)
+    request = MemoryRequest(
+        context=context,
+        type_k=options.kv_type_k.lower(),
+        type_v=options.kv_type_v.lower(),
+        flash_attention=flash,
+        ubatch=options.ubatch,
+        batch=options.batch,
+        parallel=options.parallel,
+        mmap=options.mmap,
+    )
+    chosen = [model.option(q) for q in options.quants] if options.quants else list(model.options)
+    if not chosen:
+        raise RigfitError(f"{model.name} lists no GGUF quantizations to plan.")
+    planned = tuple(plan_option(model, opt, head, request, options) for opt in chosen)
+    recommended, why = recommend(planned, head)
+    return Plan(
+        model=_summary(model),
+        hardware=machines,
+        context=context,
+        request=options,
+        options=planned,
+        recommended=recommended,
+        recommended_reason=why,
+    )
+
+
+__all__ = ["default_context", "plan", "plan_option", "proxy_decode_tps", "recommend"]
