@@ -130,6 +130,27 @@ def _split_for(gpus: Sequence[DeviceSpec]) -> tuple[float, ...]:
     return tuple(round(max(0, (g.capacity_bytes or 0) - g.reserve_bytes) / GIB, 1) for g in gpus)
 
 
+def _greedy_split(
+    n_gpus: int, slots: int, rows_for: Callable[[tuple[float, ...]], Sequence[DeviceMemory]]
+) -> tuple[float, ...] | None:
+    """Whole-layer counts per GPU, filling each in llama.cpp's order as far as it holds; used as -ts when the split
+    by free memory leaves one GPU short because layers cannot be cut (a count split gives exactly those layers)."""
+    counts: list[int] = []
+    remaining = slots
+    for k in range(n_gpus - 1):
+
+        def fits(c: int, k: int = k, remaining: int = remaining) -> bool:
+            ts = (*counts, c, remaining - c) + (0,) * (n_gpus - k - 2)
+            row = rows_for(tuple(float(x) for x in ts))[k + 1]
+            return row.capacity_bytes is None or row.total_bytes <= row.capacity_bytes
+
+        best = largest_true(0, remaining, fits)
+        counts.append(best or 0)
+        remaining -= best or 0
+    counts.append(remaining)
+    return tuple(float(c) for c in counts)
+
+
 def _gib(n: int) -> str:
     return f"{n / GIB:.1f} GiB"
 
@@ -190,6 +211,11 @@ def choose_placement(
         if split:
             layout = Layout(every, full, tensor_split=split)
             rows, fit = run(layout)
+            if fit is not Fit.FITS:
+                counts = _greedy_split(len(in_order), full, lambda ts: run(replace(layout, tensor_split=ts))[0])
+                if counts:
+                    layout = replace(layout, tensor_split=counts)
+                    rows, fit = run(layout)
             if fit is Fit.FITS:
                 return choice(
                     Verdict.MULTI_GPU,

@@ -189,6 +189,14 @@ class Plan:
 
     def to_dict(self) -> dict[str, Any]:
         data = to_dict(self)
+        for opt, planned in zip(data["options"], self.options, strict=True):
+            # issue 4's shape: memory {devices[] {..., total_bytes}}
+            opt["memory"] = {
+                "devices": [
+                    {**row, "total_bytes": dev.total_bytes}
+                    for row, dev in zip(opt["memory"], planned.memory, strict=True)
+                ]
+            }
         data["hardware"] = self.hardware[0].to_dict() if self.hardware else None
         data["machines"] = [h.to_dict() for h in self.hardware]
         return {"schema": PLAN_SCHEMA, **data}

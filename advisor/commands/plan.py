@@ -1,0 +1,188 @@
+"""``rigfit plan MODEL``: which quantizations run on this machine, where, how fast, and the command to run one."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from advisor.errors import RigfitError
+from advisor.hardware.types import Hardware, load_hardware_file
+from advisor.model.types import Model
+from advisor.plan.types import OptionPlan, Plan, PlanOptions, Verdict
+
+KV_CHOICES = ("f16", "q8_0", "q4_0")
+
+VERDICT_WORDS = {
+    Verdict.GPU: "fits on the GPU",
+    Verdict.MULTI_GPU: "fits on the GPUs",
+    Verdict.EXPERTS_ON_CPU: "GPU + experts in RAM",
+    Verdict.PARTIAL_OFFLOAD: "partly on the GPU",
+    Verdict.UNIFIED: "fits in unified memory",
+    Verdict.CPU: "CPU only",
+    Verdict.DISK_STREAM: "streams from disk (slow)",
+    Verdict.RPC_CLUSTER: "needs several machines",
+    Verdict.IMPOSSIBLE: "does not run",
+}
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "plan",
+        help="plan every quantization of a model for this machine (or a saved hardware file)",
+        description="Say which quantizations of MODEL run here, where llama.cpp would put them, the largest "
+        "context, the expected speed, the risks, and the llama-server command.",
+    )
+    parser.add_argument("model", metavar="MODEL", help="catalog id, Hugging Face repo id, or a local .gguf file")
+    parser.add_argument(
+        "--hardware",
+        action="append",
+        metavar="FILE",
+        help="a hardware file (rigfit probe --json) instead of probing this machine",
+    )
+    parser.add_argument("--context", type=int, metavar="N", help="context length in tokens (default: up to 32768)")
+    parser.add_argument("--kv-type", choices=KV_CHOICES, default="f16", help="KV cache type for K and V")
+    parser.add_argument("--quant", action="append", metavar="Q", help="plan only this quantization (repeatable)")
+    parser.add_argument("--download-dir", metavar="DIR", help="where the files will be, for the command line")
+    parser.add_argument("--json", action="store_true", help="print the plan as JSON (rigfit.plan/1)")
+    parser.set_defaults(handler=run)
+
+
+def resolve(name: str) -> Model:
+    """The model behind MODEL: the resolver when this build has it, else the bundled catalog."""
+    try:
+        from advisor.model.resolve import resolve_model
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("advisor.model.resolve",):
+            raise
+    else:
+        return resolve_model(name, progress=lambda line: print(line, file=sys.stderr))
+    try:
+        from advisor.model.catalog import load_catalog_model
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("advisor.model.catalog",):
+            raise
+        raise RigfitError(
+            "This build of Rigfit cannot look models up yet.", hint="Update Rigfit, or plan from the app."
+        ) from exc
+    return load_catalog_model(name)
+
+
+def machines(files: Sequence[str] | None) -> tuple[Hardware, ...]:
+    if files:
+        return tuple(load_hardware_file(path) for path in files)
+    try:
+        from advisor.hardware.probe import probe
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("advisor.hardware.probe",):
+            raise
+        raise RigfitError(
+            "This build of Rigfit cannot probe the machine yet.", hint="Pass a hardware file with --hardware FILE."
+        ) from exc
+    return (probe(),)
+
+
+def run(args: argparse.Namespace) -> int:
+    from advisor.plan.planner import plan
+
+    if args.context is not None and args.context <= 0:
+        raise RigfitError(f"--context must be a positive number of tokens, not {args.context}.")
+    hardware = machines(args.hardware)
+    model = resolve(args.model)
+    options = PlanOptions(
+        context=args.context,
+        kv_type_k=args.kv_type,
+        kv_type_v=args.kv_type,
+        quants=tuple(args.quant) if args.quant else None,
+        download_dir=args.download_dir,
+    )
+    result = plan(model, hardware, options)
+    print(result.to_json() if args.json else render(result))
+    return 0
+
+
+# --------------------------------------------------------------------------------------------- human output
+
+
+def _size(n: int) -> str:
+    return f"{n / 1e9:.1f} GB"
+
+
+def _tokens(n: int) -> str:
+    if n >= 1024 and n % 1024 == 0:
+        return f"{n // 1024}K"
+    return f"{n / 1024:.1f}K" if n >= 1024 else str(n)
+
+
+def placement_words(opt: OptionPlan) -> str:
+    p = opt.placement
+    if opt.verdict is Verdict.IMPOSSIBLE:
+        return "-"
+    parts = []
+    if p.n_gpu_layers:
+        parts.append(f"-ngl {p.n_gpu_layers}")
+    if p.n_cpu_moe:
+        parts.append(f"--n-cpu-moe {p.n_cpu_moe}")
+    if p.tensor_split:
+        parts.append("-ts " + ",".join(f"{x:g}" for x in p.tensor_split))
+    return " ".join(parts) or "CPU"
+
+
+def speed_words(opt: OptionPlan) -> str:
+    if opt.decode_tps is None:
+        return "-"
+    r = opt.decode_tps
+    fmt = "{:.0f}" if r.mid >= 10 else "{:.1f}"
+    return f"{fmt.format(r.low)}-{fmt.format(r.high)}"
+
+
+def risk_words(opt: OptionPlan) -> str:
+    if not opt.risks:
+        return "-"
+    worst = max(opt.risks, key=lambda r: r.severity.rank)
+    more = f" (+{len(opt.risks) - 1})" if len(opt.risks) > 1 else ""
+    return f"{worst.severity.value}: {worst.title}{more}"
+
+
+def render(result: Plan) -> str:
+    """The plan as a table a user can read at a glance, then the recommendation and its command."""
+    m = result.model
+    head = result.hardware[0] if result.hardware else None
+    kv = result.request.kv_type_k
+    lines = [
+        f"{m.name} ({m.architecture}, {m.total_params / 1e9:.1f}B parameters, {m.active_params / 1e9:.1f}B active)",
+        f"Context {result.context:,} tokens, {kv} KV cache" + (f", on {_machine_words(head)}" if head else ""),
+        "",
+    ]
+    header = ("Quant", "Size", "Verdict", "Placement", "Max context f16/q8_0", "Tokens/s", "Worst risk")
+    rows = [
+        (
+            o.quant,
+            _size(o.size_bytes),
+            VERDICT_WORDS.get(o.verdict, o.verdict.value),
+            placement_words(o),
+            f"{_tokens(o.max_context.get('f16', 0))} / {_tokens(o.max_context.get('q8_0', 0))}",
+            speed_words(o),
+            risk_words(o),
+        )
+        for o in result.options
+    ]
+    widths = [max(len(str(r[i])) for r in (header, *rows)) for i in range(len(header))]
+    for row in (header, *rows):
+        lines.append("  ".join(str(cell).ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    lines.append("")
+    for o in result.options:
+        if o.verdict in (Verdict.IMPOSSIBLE, Verdict.DISK_STREAM):
+            lines.append(f"{o.quant}: {o.verdict_reason}.")
+    if result.recommended:
+        rec = result.option(result.recommended)
+        lines += ["", f"Recommended: {rec.quant}. {result.recommended_reason}", f"  {rec.llama_cpp_command}"]
+    elif result.recommended_reason:
+        lines += ["", result.recommended_reason]
+    return "\n".join(lines)
+
+
+def _machine_words(hw: Hardware) -> str:
+    ram = f"{hw.memory.total_bytes / 2**30:.0f} GiB RAM"
+    gpus = ", ".join(g.name for g in hw.gpus)
+    return f"{gpus} + {ram}" if gpus else ram
