@@ -328,7 +328,8 @@ def gpu_devices(hardware: Hardware, options: PlanOptions) -> tuple[DeviceSpec, .
             capacity = min(limit, ram)
             name = "Metal" if prefix == "Metal" else f"{prefix}{counters.get(prefix, 0)}"
             counters[prefix] = counters.get(prefix, 0) + 1
-            out.append(DeviceSpec(name, "unified", capacity, driver, gpu.bandwidth_gbps, gpu))
+            reserve = driver + options.gpu_margin_bytes
+            out.append(DeviceSpec(name, "unified", capacity, reserve, gpu.bandwidth_gbps, gpu))
             continue
         capacity = gpu.vram_free_bytes if gpu.vram_free_bytes is not None else gpu.vram_total_bytes
         if not capacity:

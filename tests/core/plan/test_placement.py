@@ -163,3 +163,36 @@ def test_every_gpu_row_fits_its_capacity(vram):
 def test_disk_size_in_gb_used_for_file_set():
     m = model_of(dense_facts(), option("Q4", dense_weights(100 * MIB)))
     assert plan(m, machine(32, disk_free=1 * GB)).options[0].verdict is Verdict.CPU
+
+
+def test_quantized_v_cache_without_flash_attention_is_refused():
+    from advisor.plan.memory import PlanInputError
+
+    m = model_of(dense_facts(), option("Q4", dense_weights(10 * MIB)))
+    with pytest.raises(PlanInputError, match="flash attention"):
+        plan(m, machine(32), PlanOptions(kv_type_k="q8_0", kv_type_v="q8_0", flash_attention=False))
+    o = plan(m, machine(32), PlanOptions(kv_type_k="q8_0", kv_type_v="f16", flash_attention=False)).options[0]
+    assert "-fa" in o.llama_cpp_argv and o.llama_cpp_argv[o.llama_cpp_argv.index("-fa") + 1] == "off"
+
+
+def test_several_machines_plan_for_the_first():
+    m = model_of(dense_facts(), option("Q4", dense_weights(10 * MIB)))
+    head, worker = machine(32), machine(64, gpus=(nvidia(),))
+    p = plan(m, [head, worker])
+    assert p.hardware == (head, worker)
+    assert p.options[0].verdict is Verdict.CPU
+
+
+def test_unknown_quant_is_a_clear_error():
+    from advisor.errors import RigfitError
+
+    m = model_of(dense_facts(), option("Q4", dense_weights(10 * MIB)))
+    with pytest.raises(RigfitError, match="no quantization"):
+        plan(m, machine(32), PlanOptions(quants=("Q9",)))
+
+
+def test_default_context_is_trained_length_capped():
+    big = model_of(dense_facts(context_length=131072), option("Q4", dense_weights(10 * MIB)))
+    small = model_of(dense_facts(context_length=2048), option("Q4", dense_weights(10 * MIB)))
+    assert plan(big, machine(32)).context == 32768
+    assert plan(small, machine(32)).context == 2048
