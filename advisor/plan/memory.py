@@ -451,6 +451,41 @@ def host_input_bytes(facts: ModelFacts, cells: Sequence[int], n_ub: int) -> int:
     return masks + memory_constants().host_activations * n_ub * facts.embedding_length * 4
 
 
+#: llama.cpp's backends run an op on the GPU even when its weight is in RAM once a batch has this many tokens
+#: (``min_batch_size = 32`` in ggml-cuda's ``offload_op``), copying the weight into the GPU compute buffer.
+OFFLOAD_MIN_BATCH = 32
+
+
+def staged_weight_bytes(facts: ModelFacts, weights: WeightMap, assignment: Assignment, n_ub: int) -> int:
+    """Weights in RAM that prompt processing copies into the first GPU's compute buffer (derived, see docs).
+
+    Since llama.cpp PR #6083 "the weights are now copied to VRAM in the compute buffer" when a large batch is
+    offloaded; measured buffers (gguf-parser-go issue #45: Qwen3-0.6B +9.5 MiB = its three Q8_0 FFN matrices;
+    OLMoE +108 MiB) fit one block's FFN matrices for a dense model and about half a block's experts for an MoE.
+    """
+    if n_ub < OFFLOAD_MIN_BATCH or not any(d != 0 for d in assignment.layer_device):
+        return 0
+    _, _, params = _param_classes(facts)
+    largest = 0
+    for il, lw in enumerate(weights.layers):
+        if il >= len(assignment.layer_device):
+            break
+        staged = 0
+        if assignment.expert_device[il] == 0 and lw.expert_bytes:
+            staged = lw.expert_bytes // 2
+        if assignment.layer_device[il] == 0 and lw.dense_bytes:
+            dense_params = params[il][0] if il < len(params) else 0
+            ffn_params = (
+                0
+                if (facts.is_moe and il >= facts.leading_dense_block_count)
+                else (3 * facts.embedding_length * (facts.feed_forward_length or 4 * facts.embedding_length))
+            )
+            share = ffn_params / dense_params if dense_params else 0.0
+            staged = max(staged, int(lw.dense_bytes * share))
+        largest = max(largest, staged)
+    return largest
+
+
 # ------------------------------------------------------------------------------------------------- totals
 
 
@@ -520,11 +555,15 @@ def device_memory(
     peaks[out_dev] = max(peaks[out_dev], output_peak_bytes(facts, n_ub))
     holds[out_dev] = True
 
+    staged = staged_weight_bytes(facts, weights, assignment, n_ub)
+    first_gpu = next((i for i, d in enumerate(devices) if d.kind == "gpu"), None)
     rows = []
     for i, spec in enumerate(devices):
         compute = peaks[i] if holds[i] else 0
         if i == 0:
             compute += host_input_bytes(facts, cells, n_ub)
+        if i == first_gpu:
+            compute += staged
         output = facts.vocab_size * 4 * max(1, request.parallel) if i == 0 else 0
         if spec.kind != "cpu" and not (holds[i] or weight[i]):
             compute = 0

@@ -196,3 +196,17 @@ def test_weight_map_from_tensors_classifies_like_n_cpu_moe():
     wm = weight_map_from_tensors(facts)
     assert wm.token_embd_bytes == 100 and wm.output_bytes == 232 and wm.other_bytes == 16
     assert [(lw.dense_bytes, lw.expert_bytes) for lw in wm.layers] == [(10, 1000), (128, 1000)]
+
+
+def test_weights_left_in_ram_are_staged_in_the_gpu_compute_buffer():
+    facts = dense_facts()
+    weights = dense_weights(100 * MIB)
+    full = device_memory(facts, weights, _devices(), assign_layers(4, [1], n_gpu_layers=5), MemoryRequest(4096))
+    part = device_memory(facts, weights, _devices(), assign_layers(4, [1], n_gpu_layers=4), MemoryRequest(4096))
+    # block 0 stays in RAM: its FFN matrices (3 x 512 x 1024 of the block's parameters) are copied for prompts
+    ffn_share = 3 * 512 * 1024 / (512 * 512 * 2 + 512 * 256 + 512 * 1024 * 3 + 2 * 512)
+    assert part[1].compute_bytes - full[1].compute_bytes == int(100 * MIB * ffn_share)
+    small_batch = device_memory(
+        facts, weights, _devices(), assign_layers(4, [1], n_gpu_layers=4), MemoryRequest(4096, ubatch=16)
+    )
+    assert small_batch[1].compute_bytes < part[1].compute_bytes  # below 32 tokens nothing is offloaded
