@@ -38,7 +38,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--hardware",
         action="append",
         metavar="FILE",
-        help="a hardware file (rigfit probe --json) instead of probing this machine",
+        help="a hardware file (rigfit probe --json) instead of probing this machine; repeat it to add RPC "
+        "workers (the first file is the head)",
     )
     parser.add_argument("--context", type=int, metavar="N", help="context length in tokens (default: up to 32768)")
     parser.add_argument("--kv-type", choices=KV_CHOICES, default="f16", help="KV cache type for K and V")
@@ -125,6 +126,8 @@ def placement_words(opt: OptionPlan) -> str:
         parts.append(f"--n-cpu-moe {p.n_cpu_moe}")
     if p.tensor_split:
         parts.append("-ts " + ",".join(f"{x:g}" for x in p.tensor_split))
+    if p.rpc_servers:
+        parts.append(f"+{len(p.rpc_servers)} RPC")
     return " ".join(parts) or "CPU"
 
 
@@ -176,7 +179,14 @@ def render(result: Plan) -> str:
             lines.append(f"{o.quant}: {o.verdict_reason}.")
     if result.recommended:
         rec = result.option(result.recommended)
-        lines += ["", f"Recommended: {rec.quant}. {result.recommended_reason}", f"  {rec.llama_cpp_command}"]
+        lines += ["", f"Recommended: {rec.quant}. {result.recommended_reason}"]
+        if rec.machine_commands:
+            for cmd in rec.machine_commands:
+                lines.append(f"  on {cmd.machine} ({cmd.role}): {cmd.command}")
+                if cmd.note:
+                    lines.append(f"    note: {cmd.note}")
+        else:
+            lines.append(f"  {rec.llama_cpp_command}")
     elif result.recommended_reason:
         lines += ["", result.recommended_reason]
     return "\n".join(lines)

@@ -41,6 +41,8 @@ def llama_server_argv(
         argv += ["--n-cpu-moe", str(layout.n_cpu_moe)]
     if layout.tensor_split:
         argv += ["-ts", ",".join(_number(x) for x in layout.tensor_split)]
+    if layout.rpc_servers:
+        argv += ["--rpc", ",".join(layout.rpc_servers)]
     if layout.main_gpu is not None:
         argv += ["-sm", "none", "-mg", str(layout.main_gpu)]
     argv += ["-fa", "on" if request.flash_attention else "off"]
@@ -62,4 +64,9 @@ def shell_command(argv: tuple[str, ...]) -> str:
     return shlex.join(argv)
 
 
-__all__ = ["DEFAULT_BINARY", "llama_server_argv", "model_path", "shell_command"]
+def rpc_server_argv(host: str, port: int) -> tuple[str, ...]:
+    """The worker's side: expose its devices on ``host:port`` with the local tensor cache on (``-c``)."""
+    return ("rpc-server", "-H", host, "-p", str(port), "-c")
+
+
+__all__ = ["DEFAULT_BINARY", "llama_server_argv", "model_path", "rpc_server_argv", "shell_command"]

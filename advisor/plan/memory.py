@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 
 from advisor.errors import RigfitError
@@ -275,6 +275,7 @@ class DeviceSpec:
     reserve_bytes: int
     bandwidth_gbps: float | None = None
     gpu: Gpu | None = None
+    machine: str | None = None  # the RPC worker holding this device; None on the head
 
 
 def _backend_prefix(gpu: Gpu, hardware: Hardware) -> str:
@@ -339,6 +340,18 @@ def gpu_devices(hardware: Hardware, options: PlanOptions) -> tuple[DeviceSpec, .
         reserve = driver + options.gpu_margin_bytes
         out.append(DeviceSpec(f"{prefix}{index}", "gpu", capacity, reserve, gpu.bandwidth_gbps, gpu))
     return tuple(out)
+
+
+def rpc_devices(worker: Hardware, options: PlanOptions, *, machine: str, first_index: int) -> tuple[DeviceSpec, ...]:
+    """What one ``rpc-server`` exposes: every accelerator of the worker, else its CPU (tools/rpc/README.md).
+
+    Named ``RPC<n>`` in ``--rpc`` order; weights sent over RPC are copies, never memory-mapped.
+    """
+    local = gpu_devices(worker, options)
+    if not local:
+        ram = ram_capacity_bytes(worker)
+        local = (DeviceSpec("CPU", "cpu", ram, os_headroom_bytes(ram), worker.memory.bandwidth_gbps),)
+    return tuple(replace(spec, name=f"RPC{first_index + i}", machine=machine) for i, spec in enumerate(local))
 
 
 # ------------------------------------------------------------------------------------------------- assignment
@@ -532,7 +545,7 @@ def device_memory(
     def put_weights(dev: int, nbytes: int, read: float) -> None:
         weight[dev] += nbytes
         decode[dev] += int(nbytes * read)
-        if devices[dev].kind == "cpu" and request.mmap:
+        if devices[dev].kind == "cpu" and devices[dev].machine is None and request.mmap:
             mapped[dev] += nbytes
 
     put_weights(0, weights.token_embd_bytes, 0.0)  # get_rows reads one row per token
@@ -581,6 +594,7 @@ def device_memory(
                 decode_read_bytes=decode[i],
                 kv_bytes_per_token=kv_tok[i],
                 bandwidth_gbps=spec.bandwidth_gbps,
+                machine=spec.machine,
             )
         )
     return tuple(rows)
@@ -611,6 +625,7 @@ __all__ = [
     "memory_constants",
     "os_headroom_bytes",
     "row_bytes",
+    "rpc_devices",
     "weight_map_for",
     "weight_map_from_facts",
     "weight_map_from_tensors",

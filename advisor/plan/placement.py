@@ -44,6 +44,7 @@ class Layout:
     n_cpu_moe: int = 0
     tensor_split: tuple[float, ...] | None = None
     main_gpu: int | None = None  # single GPU chosen on a multi-GPU machine (-sm none -mg i)
+    rpc_servers: tuple[str, ...] = ()  # host:port of each worker, in --rpc order
 
     def placement(self, kv_offload: bool = True) -> Placement:
         return Placement(
@@ -51,6 +52,7 @@ class Layout:
             n_cpu_moe=self.n_cpu_moe or None,
             tensor_split=self.tensor_split,
             kv_offload=kv_offload,
+            rpc_servers=self.rpc_servers,
         )
 
 
@@ -86,7 +88,7 @@ def fit_of(rows: Sequence[DeviceMemory]) -> Fit:
     for row in rows[1:]:
         if row.capacity_bytes is not None and row.total_bytes > row.capacity_bytes:
             return Fit.NO
-        if row.kind == "unified":
+        if row.kind == "unified" and row.machine is None:  # the head's own unified pool shares its RAM
             ram_anon += row.total_bytes
             ram_all += row.total_bytes
     capacity = cpu.capacity_bytes or 0
@@ -266,6 +268,76 @@ def choose_placement(
     return PlacementChoice(Verdict.IMPOSSIBLE, reason, layout, rows, fit)
 
 
+@dataclass(frozen=True)
+class Worker:
+    """An RPC worker: its hardware, the name it is shown by, and the endpoint the head connects to."""
+
+    hardware: Hardware
+    label: str
+    endpoint: str  # "host:port"
+
+
+def cluster_workers(machines: Sequence[Hardware], port: int) -> tuple[Worker, ...]:
+    """Every machine after the head, named by its label or hostname (or "worker N" when it has neither)."""
+    out = []
+    for n, hw in enumerate(machines[1:], start=1):
+        label = hw.label or hw.hostname or f"worker{n}"
+        host = hw.hostname or hw.label or f"worker{n}"
+        out.append(Worker(hw, label, f"{host}:{port}"))
+    return tuple(out)
+
+
+def choose_cluster_placement(
+    facts: ModelFacts,
+    weights: WeightMap,
+    head: Hardware,
+    workers: Sequence[Worker],
+    request: MemoryRequest,
+    options: PlanOptions,
+) -> PlacementChoice:
+    """Every layer over the head's GPUs and the workers' devices (RPC devices first, as llama.cpp orders them),
+    ``-ts`` in proportion to free memory; impossible with the shortfall when even the cluster cannot hold it."""
+    from advisor.plan.memory import rpc_devices
+
+    cpu = cpu_device(head)
+    remote: list[DeviceSpec] = []
+    for worker in workers:
+        remote.extend(rpc_devices(worker.hardware, options, machine=worker.label, first_index=len(remote)))
+    local = gpu_devices(head, options)
+    pools = (*remote, *local)
+    full = facts.block_count + 1
+    split = _split_for(pools)
+    layout = Layout((cpu, *pools), full, tensor_split=split, rpc_servers=tuple(w.endpoint for w in workers))
+
+    def run(candidate: Layout) -> tuple[tuple[DeviceMemory, ...], Fit]:
+        return evaluate(facts, weights, candidate, request)
+
+    rows, fit = run(layout)
+    if fit is not Fit.FITS:
+        counts = _greedy_split(len(pools), full, lambda ts: run(replace(layout, tensor_split=ts))[0])
+        if counts:
+            candidate = replace(layout, tensor_split=counts)
+            cand_rows, cand_fit = run(candidate)
+            if cand_fit is Fit.FITS:
+                layout, rows, fit = candidate, cand_rows, cand_fit
+    names = ", ".join(w.label for w in workers)
+    if fit is Fit.FITS:
+        return PlacementChoice(
+            Verdict.RPC_CLUSTER,
+            f"only the cluster holds it: every layer split over this machine and {names} with llama.cpp RPC",
+            layout,
+            rows,
+            fit,
+        )
+    need = sum(r.total_bytes - r.other_bytes for r in rows[1:])
+    have = sum(max(0, (r.capacity_bytes or 0) - r.other_bytes) for r in rows[1:])
+    reason = (
+        f"even this machine and {names} together cannot hold it: the weights, KV cache and buffers need "
+        f"{_gib(need)} and their GPUs and workers offer {_gib(have)}, {_gib(max(0, need - have))} short"
+    )
+    return PlacementChoice(Verdict.IMPOSSIBLE, reason, layout, rows, fit)
+
+
 def max_context(
     facts: ModelFacts,
     weights: WeightMap,
@@ -290,7 +362,10 @@ __all__ = [
     "Fit",
     "Layout",
     "PlacementChoice",
+    "Worker",
+    "choose_cluster_placement",
     "choose_placement",
+    "cluster_workers",
     "evaluate",
     "fit_of",
     "largest_true",

@@ -4,7 +4,7 @@ Pure: the same model, hardware and options give the same plan; nothing is read f
 For each quantization it chooses a placement (``advisor.plan.placement``), sizes every buffer
 (``advisor.plan.memory``), finds the largest context for f16 and q8_0 caches, builds the ``llama-server`` command,
 and asks the speed model and the risk engine for their part. Several machines (RPC) are accepted by the signature;
-this version plans for the first one.
+the first is the head; the others are RPC workers used only when the head alone cannot hold the model.
 """
 
 from __future__ import annotations
@@ -18,12 +18,21 @@ from types import ModuleType
 
 from advisor.errors import RigfitError
 from advisor.hardware.types import Hardware
-from advisor.model.types import Model, ModelFacts, QuantOption
-from advisor.plan.command import llama_server_argv, shell_command
+from advisor.model.types import Model, ModelFacts, QuantOption, WeightMap
+from advisor.plan.command import llama_server_argv, rpc_server_argv, shell_command
 from advisor.plan.memory import MemoryRequest, anonymous_bytes, check_kv_types, weight_map_for
-from advisor.plan.placement import Layout, choose_placement, max_context
+from advisor.plan.placement import (
+    Layout,
+    PlacementChoice,
+    Worker,
+    choose_cluster_placement,
+    choose_placement,
+    cluster_workers,
+    max_context,
+)
 from advisor.plan.types import (
     DeviceMemory,
+    MachineCommand,
     ModelSummary,
     OptionPlan,
     Plan,
@@ -120,13 +129,64 @@ def _disk_shortfall(option: QuantOption, hardware: Hardware) -> str | None:
     )
 
 
+def _cluster_choice(
+    facts: ModelFacts,
+    weights: WeightMap,
+    hardware: Hardware,
+    workers: Sequence[Worker],
+    request: MemoryRequest,
+    options: PlanOptions,
+) -> PlacementChoice:
+    """The head alone when its accelerators hold everything; else the RPC cluster when it holds everything; else
+    the head's own fallback (experts or layers in RAM) when it runs from memory; else why even the cluster fails."""
+    alone = choose_placement(facts, weights, hardware, request, options)
+    if not workers or alone.verdict in (Verdict.GPU, Verdict.MULTI_GPU, Verdict.UNIFIED):
+        return alone
+    cluster = choose_cluster_placement(facts, weights, hardware, workers, request, options)
+    if cluster.verdict is Verdict.RPC_CLUSTER:
+        return cluster
+    if alone.verdict not in (Verdict.DISK_STREAM, Verdict.IMPOSSIBLE):
+        return alone
+    if alone.verdict is Verdict.DISK_STREAM:
+        return replace(cluster, reason=f"{cluster.reason}; alone, this machine could only stream the weights from disk")
+    return cluster
+
+
+def _machine_commands(layout: Layout, workers: Sequence[Worker], head_command: str) -> tuple[MachineCommand, ...]:
+    consts = rpc_constants()
+    out = []
+    for worker in workers:
+        host, _, port = worker.endpoint.rpartition(":")
+        out.append(
+            MachineCommand(
+                machine=worker.label,
+                role="rpc-worker",
+                command=shell_command(rpc_server_argv(host, int(port))),
+                note=consts["caveat_unauthenticated"],
+            )
+        )
+    out.append(MachineCommand(machine="head", role="head", command=head_command, note=consts["caveat_fit"]))
+    return tuple(out)
+
+
+@cache
+def rpc_constants() -> dict:
+    with resource_path("planner", "llama_cpp_memory.toml").open("rb") as fh:
+        return tomllib.load(fh)["rpc"]
+
+
 def plan_option(
-    model: Model, option: QuantOption, hardware: Hardware, request: MemoryRequest, options: PlanOptions
+    model: Model,
+    option: QuantOption,
+    hardware: Hardware,
+    request: MemoryRequest,
+    options: PlanOptions,
+    workers: Sequence[Worker] = (),
 ) -> OptionPlan:
     """Placement, memory, largest context, command, speed and risks for one quantization."""
     facts = model.facts
     weights = weight_map_for(facts, option)
-    chosen = choose_placement(facts, weights, hardware, request, options)
+    chosen = _cluster_choice(facts, weights, hardware, workers, request, options)
     verdict, reason, layout = chosen.verdict, chosen.reason, chosen.layout
 
     runs = verdict.runs
@@ -151,7 +211,9 @@ def plan_option(
         verdict, reason = Verdict.IMPOSSIBLE, shortfall
 
     argv = llama_server_argv(option.files, layout, request, download_dir=options.download_dir)
-    speed = _speed_for(facts, chosen.memory, hardware, request, verdict)
+    clustered = verdict is Verdict.RPC_CLUSTER
+    # the speed model plans one machine; RPC hops are not in it yet, so a cluster gets no made-up figure
+    speed = None if clustered else _speed_for(facts, chosen.memory, hardware, request, verdict)
     result = OptionPlan(
         quant=option.quant,
         files=option.files,
@@ -169,6 +231,7 @@ def plan_option(
         llama_cpp_command=shell_command(argv) if verdict.runs else "",
         llama_cpp_argv=argv if verdict.runs else (),
         tensor_types=option.tensor_types or facts.tensor_types,
+        machine_commands=_machine_commands(layout, workers, shell_command(argv)) if clustered else (),
     )
     risks = _risks_for(model, option, hardware, result, request)
     return replace(result, risks=risks)
@@ -265,7 +328,8 @@ def plan(model: Model, hardware: Hardware | Sequence[Hardware], options: PlanOpt
     chosen = [model.option(q) for q in options.quants] if options.quants else list(model.options)
     if not chosen:
         raise RigfitError(f"{model.name} lists no GGUF quantizations to plan.")
-    planned = tuple(plan_option(model, opt, head, request, options) for opt in chosen)
+    workers = cluster_workers(machines, int(rpc_constants()["default_port"]))
+    planned = tuple(plan_option(model, opt, head, request, options, workers) for opt in chosen)
     recommended, why = recommend(planned, head)
     return Plan(
         model=_summary(model),

@@ -63,3 +63,18 @@ def test_cli_json_for_a_catalog_model(tmp_path, capsys):
     assert data["schema"] == "rigfit.plan/1"
     verdicts = {o["quant"]: o["verdict"] for o in data["options"]}
     assert verdicts["UD-Q4_K_M"] == "experts_on_cpu"
+
+
+def test_table_shows_every_machine_command_for_a_cluster():
+    from dataclasses import replace
+
+    from advisor.hardware.types import Gpu
+    from tests.core.plan.builders import GIB
+
+    gpu = Gpu(vendor="amd", name="Radeon 8060S", unified_memory=True, working_set_limit_bytes=120 * GIB)
+    head, worker = replace(machine(128, gpus=(gpu,)), label="a"), replace(machine(128, gpus=(gpu,)), label="b")
+    p = plan(minimax_model(), [head, worker], PlanOptions(context=32768, quants=("UD-Q6_K_XL",)))
+    text = render(p)
+    assert "needs several machines" in text and "+1 RPC" in text
+    assert "on b (rpc-worker): rpc-server -H b -p 50052 -c" in text
+    assert "--rpc b:50052" in text

@@ -175,12 +175,15 @@ def test_quantized_v_cache_without_flash_attention_is_refused():
     assert "-fa" in o.llama_cpp_argv and o.llama_cpp_argv[o.llama_cpp_argv.index("-fa") + 1] == "off"
 
 
-def test_several_machines_plan_for_the_first():
+def test_several_machines_head_first():
     m = model_of(dense_facts(), option("Q4", dense_weights(10 * MIB)))
-    head, worker = machine(32), machine(64, gpus=(nvidia(),))
+    head, worker = machine(32, gpus=(nvidia(),)), machine(64)
     p = plan(m, [head, worker])
     assert p.hardware == (head, worker)
-    assert p.options[0].verdict is Verdict.CPU
+    assert p.to_dict()["hardware"] == head.to_dict() and len(p.to_dict()["machines"]) == 2
+    assert p.options[0].verdict is Verdict.GPU  # the head holds it: the worker is not used
+    cpu_head = plan(m, [machine(32), machine(64, gpus=(nvidia(),))]).options[0]
+    assert cpu_head.verdict is Verdict.RPC_CLUSTER  # a CPU-only head borrows the worker's GPU
 
 
 def test_unknown_quant_is_a_clear_error():
