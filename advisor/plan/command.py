@@ -56,6 +56,8 @@ def llama_server_argv(
         argv.append("--no-mmap")
     if not request.kv_offload:
         argv.append("-nkvo")
+    if not request.repack:
+        argv.append("--no-repack")
     argv.append("--jinja")
     return tuple(argv)
 

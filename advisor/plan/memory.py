@@ -432,36 +432,38 @@ def _shape(facts: ModelFacts) -> _Shape:
     )
 
 
+def mask_bytes(cells: Sequence[int], n_ub: int, element_bytes: int) -> int:
+    """One KQ mask per distinct cache size (base and sliding-window), ``cells x n_ub`` elements each."""
+    return sum(c * n_ub * element_bytes for c in {c for c in cells if c})
+
+
 def layer_peak_bytes(facts: ModelFacts, n_kv: int, n_ub: int, flash_attention: bool, moe_layer: bool) -> int:
-    """Largest set of live f32 tensors inside one block for a micro-batch of ``n_ub`` tokens over ``n_kv`` cells."""
+    """Largest set of live tensors inside one block for ``n_ub`` tokens over ``n_kv`` cells, masks excluded."""
     s = _shape(facts)
     act = n_ub * s.n_embd * 4
     qkv = n_ub * (s.n_head * s.head_k + s.n_head_kv * (s.head_k + s.head_v) + s.n_head * s.head_v) * 4
-    # with flash attention only the f16 mask copy is added; without it the f32 KQ scores (softmax runs in place)
-    # and the f32 mask are live at once
-    scores = n_kv * n_ub * 2 if flash_attention else n_kv * n_ub * s.n_head * 4 + n_kv * n_ub * 4
-    attn = scores + qkv
+    # without flash attention the f32 KQ scores are materialised (softmax runs in place on them)
+    attn = qkv if flash_attention else qkv + n_kv * n_ub * s.n_head * 4
     if moe_layer and s.n_expert > 1:
         ffn = (
-            2 * n_ub * s.ff_exp * s.n_used * 4  # gate and up outputs of the chosen experts
+            3 * n_ub * s.ff_exp * s.n_used * 4  # gate, up and their activation product for the chosen experts
             + n_ub * s.n_used * s.n_embd * 4  # expert outputs before the weighted sum
             + 2 * n_ub * s.n_expert * 4  # router logits and probabilities
         )
     else:
-        ffn = 2 * n_ub * s.ff * 4
-    return max(attn, ffn) + 2 * act
+        ffn = 3 * n_ub * s.ff * 4  # gate, up and their activation product
+    return max(attn, ffn) + memory_constants().peak_activations * act
 
 
 def output_peak_bytes(facts: ModelFacts, n_ub: int) -> int:
-    """Logits of a full micro-batch (llama.cpp reserves the graph with every token an output) plus one activation."""
+    """Logits of a full micro-batch (llama.cpp reserves the graph with every token an output) plus activations."""
     s = _shape(facts)
     return s.n_vocab * n_ub * 4 + memory_constants().peak_activations * n_ub * s.n_embd * 4
 
 
 def host_input_bytes(facts: ModelFacts, cells: Sequence[int], n_ub: int) -> int:
-    """Inputs the CPU side always builds: one f32 KQ mask per distinct cache size plus embeddings/positions."""
-    masks = sum(c * n_ub * 4 for c in {c for c in cells if c})
-    return masks + memory_constants().host_activations * n_ub * facts.embedding_length * 4
+    """Inputs the CPU side always builds: the f32 KQ masks plus the embedding lookup and positions."""
+    return mask_bytes(cells, n_ub, 4) + memory_constants().host_activations * n_ub * facts.embedding_length * 4
 
 
 #: llama.cpp's backends run an op on the GPU even when its weight is in RAM once a batch has this many tokens
@@ -515,6 +517,9 @@ class MemoryRequest:
     parallel: int = 1
     mmap: bool = True
     kv_offload: bool = True
+    #: The CPU backend repacks some types (q4_0, iq4_nl, q4_K on AVX2) into an anonymous copy when no GPU is used;
+    #: that copy cannot be streamed from disk, so a CPU-only ``disk_stream`` plan turns it off (``--no-repack``).
+    repack: bool = True
 
     @property
     def n_ub(self) -> int:
@@ -540,6 +545,7 @@ def device_memory(
     cells = kv_cells(facts, request.context, ubatch=request.ubatch, parallel=request.parallel)
     per_token = kv_bytes_per_token_by_layer(facts, request.type_k, request.type_v)
     n_ub = request.n_ub
+    layer_masks = mask_bytes(cells, n_ub, 2 if request.flash_attention else 4)
     used_share = (facts.expert_used_count / facts.expert_count) if facts.expert_count > 1 else 1.0
 
     def put_weights(dev: int, nbytes: int, read: float) -> None:
@@ -561,20 +567,21 @@ def device_memory(
             kv_tok[kdev] += per_token[il]
             moe_layer = facts.is_moe and il >= facts.leading_dense_block_count
             peak = layer_peak_bytes(facts, cells[il], n_ub, request.flash_attention, moe_layer)
-            peaks[ldev] = max(peaks[ldev], peak)
+            peaks[ldev] = max(peaks[ldev], peak + layer_masks)
             holds[ldev] = True
     out_dev = assignment.output_device
     put_weights(out_dev, weights.output_bytes, 1.0)
     peaks[out_dev] = max(peaks[out_dev], output_peak_bytes(facts, n_ub))
     holds[out_dev] = True
+    # the CPU always builds the inputs (f32 masks, embeddings lookup), even when every layer is on a GPU
+    peaks[0] = max(peaks[0], host_input_bytes(facts, cells, n_ub))
+    holds[0] = True
 
     staged = staged_weight_bytes(facts, weights, assignment, n_ub)
     first_gpu = next((i for i, d in enumerate(devices) if d.kind == "gpu"), None)
     rows = []
     for i, spec in enumerate(devices):
         compute = peaks[i] if holds[i] else 0
-        if i == 0:
-            compute += host_input_bytes(facts, cells, n_ub)
         if i == first_gpu:
             compute += staged
         output = facts.vocab_size * 4 * max(1, request.parallel) if i == 0 else 0

@@ -210,7 +210,10 @@ def plan_option(
     if shortfall:
         verdict, reason = Verdict.IMPOSSIBLE, shortfall
 
-    argv = llama_server_argv(option.files, layout, request, download_dir=options.download_dir)
+    # CPU-only streaming only works while every weight stays a file mapping: no repacked anonymous copies
+    streaming_on_cpu = verdict is Verdict.DISK_STREAM and len(layout.devices) == 1
+    command_request = replace(request, repack=False) if streaming_on_cpu else request
+    argv = llama_server_argv(option.files, layout, command_request, download_dir=options.download_dir)
     clustered = verdict is Verdict.RPC_CLUSTER
     # the speed model plans one machine; RPC hops are not in it yet, so a cluster gets no made-up figure
     speed = None if clustered else _speed_for(facts, chosen.memory, hardware, request, verdict)

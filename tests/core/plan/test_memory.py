@@ -117,7 +117,7 @@ def test_compute_buffers_match_a_real_minimax_load():
     """M2.7 UD-IQ3_S, n_ctx 24576, ubatch 512, FA on: GPU compute 396.75 MiB, host 60.01 MiB (tech-facts s.3)."""
     facts = minimax_facts()
     gpu = output_peak_bytes(facts, 512)
-    assert gpu / MIB == pytest.approx(396.75, abs=1)
+    assert gpu / MIB == pytest.approx(396.75, rel=0.02)
     host = host_input_bytes(facts, kv_cells(facts, 24576), 512)
     assert host / MIB == pytest.approx(60.01, abs=1)
 

@@ -38,6 +38,8 @@ def test_16_gb_laptop_without_gpu_streams_or_cannot():
     small_disk = plan(minimax_model(), machine(16, disk_free=100 * 10**9), CTX)
     assert small_disk.option("BF16").verdict is Verdict.IMPOSSIBLE
     assert small_disk.option("UD-IQ1_M").verdict is Verdict.DISK_STREAM
+    # streaming from the page cache needs every weight mapped, so the command turns CPU repacking off
+    assert "--no-repack" in p.option("UD-IQ1_M").llama_cpp_argv
 
 
 def test_512_gb_mac_studio_runs_ud_q6_k_xl_unified():
@@ -51,6 +53,7 @@ def test_bf16_on_256_gb_server_streams_from_disk():
     p = plan(minimax_model(), machine(256), CTX)
     assert p.option("BF16").verdict is Verdict.DISK_STREAM
     assert p.option("UD-Q6_K_XL").verdict is Verdict.CPU
+    assert "--no-repack" not in p.option("UD-Q6_K_XL").llama_cpp_argv
     assert p.recommended is not None and p.recommended != "BF16"
 
 
