@@ -294,6 +294,11 @@ def _summary(model: Model) -> ModelSummary:
     facts = model.facts
     lic = model.licence
     licence = lic.base_license or lic.card_license_name or lic.card_license or facts.license_name or facts.license
+    commercial = None
+    licences = _optional_module("advisor.risks.licences")
+    if licences is not None:  # the risk engine's verdict on which licence applies (base model wins)
+        verdict = licences.identify_licence(model)
+        licence, commercial = verdict.licence.id, verdict.commercial
     return ModelSummary(
         id=model.id,
         name=model.name,
@@ -303,6 +308,7 @@ def _summary(model: Model) -> ModelSummary:
         context_length=facts.context_length,
         repo=model.repo,
         licence=licence,
+        licence_commercial=commercial,
     )
 
 
