@@ -37,11 +37,14 @@ from advisor.plan.types import (
     OptionPlan,
     Plan,
     PlanOptions,
+    Risk,
     Severity,
     SpeedEstimate,
     Verdict,
 )
 from advisor.resources import resource_path
+from advisor.risks.engine import RiskContext, evaluate_risks
+from advisor.risks.licences import identify_licence
 
 #: Context planned when the user gives none: the trained length, capped here (long contexts cost memory).
 DEFAULT_CONTEXT_CAP = 32768
@@ -104,11 +107,10 @@ def _speed_for(
     )
 
 
-def _risks_for(model: Model, option: QuantOption, hardware: Hardware, plan: OptionPlan, request: MemoryRequest):
-    engine = _optional_module("advisor.risks.engine")
-    if engine is None:
-        return ()
-    ctx = engine.RiskContext(
+def _risks_for(
+    model: Model, option: QuantOption, hardware: Hardware, plan: OptionPlan, request: MemoryRequest
+) -> tuple[Risk, ...]:
+    ctx = RiskContext(
         model=model,
         option=option,
         hardware=hardware,
@@ -116,7 +118,7 @@ def _risks_for(model: Model, option: QuantOption, hardware: Hardware, plan: Opti
         requested_context=request.context,
         kv_cache_type=request.type_k,
     )
-    return tuple(engine.evaluate_risks(ctx))
+    return tuple(evaluate_risks(ctx))
 
 
 def _disk_shortfall(option: QuantOption, hardware: Hardware) -> str | None:
@@ -305,13 +307,9 @@ def recommend(
 
 def _summary(model: Model) -> ModelSummary:
     facts = model.facts
-    lic = model.licence
-    licence = lic.base_license or lic.card_license_name or lic.card_license or facts.license_name or facts.license
-    commercial = None
-    licences = _optional_module("advisor.risks.licences")
-    if licences is not None:  # the risk engine's verdict on which licence applies (base model wins)
-        verdict = licences.identify_licence(model)
-        licence, commercial = verdict.licence.id, verdict.commercial
+    # the risk engine's verdict on which licence applies (the base model's wins over a quant repo's label)
+    verdict = identify_licence(model)
+    licence, commercial = verdict.licence.id, verdict.commercial
     return ModelSummary(
         id=model.id,
         name=model.name,
