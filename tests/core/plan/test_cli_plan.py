@@ -85,7 +85,10 @@ def test_table_truncates_long_risk_titles_and_lists_the_recommended_risks():
 
     p = plan(load_catalog_model("minimax-m2.7"), machine(128, gpus=(nvidia(),)), PlanOptions(context=32768))
     text = render(p)
-    table = [line for line in text.splitlines() if line.startswith("UD-")]
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("Quant"))
+    table = lines[start + 1 : lines.index("", start)]
+    assert len(table) == len(p.options)
     assert all(len(line) < 160 for line in table)
     rec = p.option(p.recommended)
     assert rec.risks and all(risk.title in text for risk in rec.risks)
