@@ -45,6 +45,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--context", type=int, metavar="N", help="context length in tokens (default: up to 32768)")
     parser.add_argument("--kv-type", choices=KV_CHOICES, default="f16", help="KV cache type for K and V")
+    parser.add_argument(
+        "--flash-attn",
+        choices=("on", "off", "auto"),
+        default="auto",
+        help="flash attention as llama.cpp's -fa (auto: on); a quantized V cache needs it on",
+    )
     parser.add_argument("--quant", action="append", metavar="Q", help="plan only this quantization (repeatable)")
     parser.add_argument("--download-dir", metavar="DIR", help="where the files will be, for the command line")
     parser.add_argument("--json", action="store_true", help="print the plan as JSON (rigfit.plan/1)")
@@ -96,6 +102,7 @@ def run(args: argparse.Namespace) -> int:
         context=args.context,
         kv_type_k=args.kv_type,
         kv_type_v=args.kv_type,
+        flash_attention={"on": True, "off": False}.get(args.flash_attn),
         quants=tuple(args.quant) if args.quant else None,
         download_dir=args.download_dir,
     )
