@@ -77,7 +77,8 @@ def resolve(name: str) -> Model:
     return load_catalog_model(name)
 
 
-def machines(files: Sequence[str] | None) -> tuple[Hardware, ...]:
+def machines(files: Sequence[str] | None, download_dir: str | None = None) -> tuple[Hardware, ...]:
+    """The machines to plan for: the hardware files given, else this machine probed (disk = the download dir)."""
     if files:
         return tuple(load_hardware_file(path) for path in files)
     try:
@@ -88,7 +89,7 @@ def machines(files: Sequence[str] | None) -> tuple[Hardware, ...]:
         raise RigfitError(
             "This build of Rigfit cannot probe the machine yet.", hint="Pass a hardware file with --hardware FILE."
         ) from exc
-    return (probe(),)
+    return (probe(disk_path=download_dir),)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -96,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.context is not None and args.context <= 0:
         raise RigfitError(f"--context must be a positive number of tokens, not {args.context}.")
-    hardware = machines(args.hardware)
+    hardware = machines(args.hardware, args.download_dir)
     model = resolve(args.model)
     options = PlanOptions(
         context=args.context,
