@@ -198,11 +198,32 @@ def render(result: Plan) -> str:
                     lines.append(f"    note: {cmd.note}")
         else:
             lines.append(f"  {rec.llama_cpp_command}")
+        lines.extend(f"  {line}" for line in memory_lines(rec))
         for risk in sorted(rec.risks, key=lambda r: -r.severity.rank):
             lines.append(f"  {risk.severity.value}: {risk.title}. {risk.remedy or ''}".rstrip())
     elif result.recommended_reason:
         lines += ["", result.recommended_reason]
     return "\n".join(lines)
+
+
+def memory_lines(opt: OptionPlan) -> list[str]:
+    """One line per device: what it holds out of what it has (GiB)."""
+    out = []
+    for row in opt.memory:
+        if not row.total_bytes:
+            continue
+        where = f"{row.device} on {row.machine}" if row.machine else row.device
+        have = f" of {row.capacity_bytes / 2**30:.1f}" if row.capacity_bytes else ""
+        parts = [
+            f"weights {row.weights_bytes / 2**30:.1f}",
+            f"KV {row.kv_bytes / 2**30:.1f}",
+            f"compute {(row.compute_bytes + row.output_bytes) / 2**30:.1f}",
+            f"reserve {row.other_bytes / 2**30:.1f}",
+        ]
+        if row.mapped_weights_bytes:
+            parts.append(f"{row.mapped_weights_bytes / 2**30:.1f} of the weights memory-mapped")
+        out.append(f"{where}: {row.total_bytes / 2**30:.1f}{have} GiB ({', '.join(parts)})")
+    return out
 
 
 def _machine_words(hw: Hardware) -> str:
