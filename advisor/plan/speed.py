@@ -1,0 +1,381 @@
+"""Tokens per second for one planned option, as a range fitted to published llama-bench runs.
+
+How to call it (the planner does, once per option, after placement and memory are known)::
+
+    from advisor.plan.speed import estimate_speed
+    estimate = estimate_speed(facts, option.memory, hardware, context=option.context)
+    # estimate.decode_tps / prefill_tps / decode_tps_at_context are SpeedRange(low, mid, high) or None
+
+``devices`` are the option's ``DeviceMemory`` rows. Each must carry ``decode_read_bytes`` (weight bytes one
+decoded token reads on that device: dense tensors fully, routed experts x used / count) and
+``kv_bytes_per_token`` (KV bytes per token of context held there); ``bandwidth_gbps`` is optional (else the
+hardware's figure, else a per-class default from the calibration file). For ``disk_stream`` pass
+``disk_stream=True``: page-cache misses on the CPU device are then read from disk.
+
+The model, per decoded token at context depth ``d``::
+
+    seconds = sum over devices of (decode_read_bytes + d * kv_bytes_per_token) / (efficiency[class] * bandwidth)
+              + fixed cost of each device class involved + hop cost for each extra device of a class
+              + page-cache misses / disk read speed                       (disk_stream only)
+
+and per prompt token: ``2 * active params + attention FLOPs`` over ``efficiency * peak FLOPS`` of the device
+that runs the batch (the GPU when there is one: weights kept in RAM then cross PCIe once per micro-batch).
+Efficiencies, fixed costs and the {low, high} spread come from ``resources/calibration/model.toml``, written by
+``benchmarks/calibrate_fit.py`` from ``resources/calibration/llama_bench.csv``; nothing here is tuned by hand.
+All functions are pure: the calibration and any local measurement are passed in (or loaded once and cached).
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from advisor.hardware.types import Cpu, Gpu, Hardware
+from advisor.model.types import ModelFacts
+from advisor.plan.types import DeviceMemory, SpeedEstimate, SpeedRange
+from advisor.resources import resource_path
+
+#: Speed classes the calibration knows; each DeviceMemory is mapped to one.
+GPU_CLASSES = ("nvidia_gpu", "amd_gpu", "apple", "unified_apu")
+CPU_CLASSES = ("desktop_cpu", "server_cpu", "multi_socket_cpu", "apple_cpu")
+
+#: llama-bench's empty-context tests: tg128 decodes from depth 0, pp512 processes 512 prompt tokens.
+BENCH_GEN_TOKENS = 128
+BENCH_PROMPT_TOKENS = 512
+
+
+@dataclass(frozen=True)
+class ClassParams:
+    """Fitted behaviour of one speed class."""
+
+    decode_efficiency: float  # share of spec memory bandwidth a decode token reaches
+    fixed_ms: float  # per-token cost that does not scale with bytes (kernel launches, sync, sampling)
+    prefill_efficiency: float  # share of spec peak FLOPS prompt processing reaches
+    default_bandwidth_gbps: float  # used when neither the plan nor the hardware gives one
+    default_tflops: float  # used when the hardware gives no peak FLOPS
+
+
+@dataclass(frozen=True)
+class SpeedModel:
+    """The fitted calibration (``model.toml``), plus where it came from."""
+
+    classes: dict[str, ClassParams]
+    hop_ms: float  # extra per-token cost of each additional device of the same class (layer split)
+    pcie_gbps: float  # host-to-GPU copy speed for RAM-resident weights during prompt processing
+    disk_efficiency: float  # share of a disk's sequential read speed reached by page-cache misses
+    default_disk_gbps: float
+    decode_spread: tuple[float, float, float]  # (low, mid, high) multipliers from the fit's residuals
+    prefill_spread: tuple[float, float, float]
+    version: str = "calibration"
+    train_rows: int = 0
+
+    def params(self, speed_class: str) -> ClassParams:
+        if speed_class in self.classes:
+            return self.classes[speed_class]
+        fallback = "desktop_cpu" if speed_class in CPU_CLASSES else "nvidia_gpu"
+        return self.classes[fallback]
+
+
+@dataclass(frozen=True)
+class DeviceWork:
+    """What one device does for each token, in the units the speed model needs."""
+
+    speed_class: str
+    bandwidth_gbps: float
+    peak_tflops: float
+    decode_read_bytes: int
+    kv_bytes_per_token: int = 0
+    #: Bytes of this device's decode reads that miss the page cache and come from disk (disk_stream).
+    disk_read_bytes: int = 0
+    is_host: bool = False  # the CPU side: its weights cross PCIe when a GPU runs prompt batches
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class LocalScale:
+    """A measured run on this machine (``rigfit calibrate``): later estimates scale by measured / predicted."""
+
+    decode_factor: float
+    prefill_factor: float | None = None
+    label: str = "your measured run"
+
+
+@dataclass(frozen=True)
+class Workload:
+    """The model side of the speed model: what a token costs in FLOPs."""
+
+    active_params: int
+    attention_flops_per_context_token: float = 0.0  # per prompt token, per token of context before it
+
+    @staticmethod
+    def from_facts(facts: ModelFacts) -> Workload:
+        active = facts.active_params or facts.total_params
+        # Attention: QK^T and AV are 2 FLOPs each per head dimension per head per context token per layer.
+        per_ctx = 0.0
+        for layer, heads in enumerate(facts.head_count):
+            if layer < len(facts.head_count_kv) and facts.head_count_kv[layer] == 0:
+                continue
+            per_ctx += 2.0 * heads * (facts.key_length + facts.value_length)
+        return Workload(active_params=int(active), attention_flops_per_context_token=per_ctx)
+
+
+# --------------------------------------------------------------------------------------------- calibration
+
+
+def load_speed_model(path: Path | None = None) -> SpeedModel:
+    """Read a fitted ``model.toml``."""
+    path = path or resource_path("calibration", "model.toml")
+    with open(path, "rb") as fh:
+        data = tomllib.load(fh)
+    classes = {
+        name: ClassParams(
+            decode_efficiency=float(v["decode_efficiency"]),
+            fixed_ms=float(v["fixed_ms"]),
+            prefill_efficiency=float(v["prefill_efficiency"]),
+            default_bandwidth_gbps=float(v["default_bandwidth_gbps"]),
+            default_tflops=float(v["default_tflops"]),
+        )
+        for name, v in data["classes"].items()
+    }
+    spread = data["spread"]
+    return SpeedModel(
+        classes=classes,
+        hop_ms=float(data["multi_device"]["hop_ms"]),
+        pcie_gbps=float(data["multi_device"]["pcie_gbps"]),
+        disk_efficiency=float(data["disk"]["efficiency"]),
+        default_disk_gbps=float(data["disk"]["default_read_gbps"]),
+        decode_spread=(float(spread["decode_low"]), float(spread["decode_mid"]), float(spread["decode_high"])),
+        prefill_spread=(float(spread["prefill_low"]), float(spread["prefill_mid"]), float(spread["prefill_high"])),
+        version=str(data.get("version", "calibration")),
+        train_rows=int(data.get("train_rows", 0)),
+    )
+
+
+@cache
+def default_speed_model() -> SpeedModel:
+    return load_speed_model()
+
+
+@cache
+def _cpu_classes() -> dict:
+    with open(resource_path("specs", "cpu_classes.toml"), "rb") as fh:
+        return tomllib.load(fh)
+
+
+# ------------------------------------------------------------------------------------------ classification
+
+
+def cpu_speed_class(cpu: Cpu, os_name: str | None = None) -> str:
+    """Which CPU class a machine's CPU belongs to (sockets, core count and name decide)."""
+    name = (cpu.name or "").lower()
+    if (cpu.sockets or 1) > 1:
+        return "multi_socket_cpu"
+    if (cpu.arch or "").lower() in ("arm64", "aarch64") and (os_name == "macos" or "apple" in name):
+        return "apple_cpu"
+    server_words = ("epyc", "xeon", "threadripper", "ampere", "grace", "neoverse")
+    if any(word in name for word in server_words) or (cpu.physical_cores or 0) >= 24:
+        return "server_cpu"
+    return "desktop_cpu"
+
+
+def gpu_speed_class(gpu: Gpu | None, kind: str) -> str:
+    vendor = (gpu.vendor if gpu else "").lower()
+    if vendor == "apple":
+        return "apple"
+    if kind == "unified" or (gpu is not None and gpu.unified_memory):
+        return "unified_apu"
+    if vendor == "nvidia":
+        return "nvidia_gpu"
+    return "amd_gpu"  # AMD, Intel and other Vulkan devices share the discrete non-CUDA fit
+
+
+def cpu_peak_tflops(cpu: Cpu) -> float:
+    """Peak FP32 FLOPS of the CPU: cores x clock x FLOPs per cycle of its widest SIMD unit."""
+    table = _cpu_classes()
+    features = {f.lower() for f in cpu.features}
+    simd = "scalar"
+    for name in ("avx512", "avx2", "neon_apple", "neon", "sve"):
+        row = table["simd"][name]
+        if any(feat.startswith(prefix) for prefix in row["features"] for feat in features):
+            simd = name
+            break
+    if simd == "neon" and "apple" in (cpu.name or "").lower():
+        simd = "neon_apple"
+    cores = cpu.physical_cores or table["default_cores"]
+    flops_per_cycle = table["simd"][simd]["fp32_flops_per_cycle"]
+    return cores * table["default_clock_ghz"] * flops_per_cycle / 1e3
+
+
+def _gpu_for(device: DeviceMemory, hardware: Hardware) -> Gpu | None:
+    if not hardware.gpus:
+        return None
+    digits = "".join(ch for ch in device.device if ch.isdigit())
+    index = int(digits) if digits else 0
+    for gpu in hardware.gpus:
+        if gpu.index == index:
+            return gpu
+    return hardware.gpus[min(index, len(hardware.gpus) - 1)]
+
+
+def device_work(
+    devices: Sequence[DeviceMemory],
+    hardware: Hardware,
+    model: SpeedModel,
+    *,
+    disk_stream: bool = False,
+) -> tuple[DeviceWork, ...]:
+    """Turn the planner's memory rows into per-device work for the speed model."""
+    works = []
+    for dev in devices:
+        if dev.decode_read_bytes <= 0 and dev.kv_bytes_per_token <= 0:
+            continue
+        if dev.kind == "cpu":
+            cls = cpu_speed_class(hardware.cpu, hardware.os)
+            params = model.params(cls)
+            bandwidth = dev.bandwidth_gbps or hardware.memory.bandwidth_gbps or params.default_bandwidth_gbps
+            tflops = cpu_peak_tflops(hardware.cpu)
+            disk_bytes = _page_cache_misses(dev) if disk_stream else 0
+            works.append(
+                DeviceWork(
+                    cls, bandwidth, tflops, dev.decode_read_bytes, dev.kv_bytes_per_token, disk_bytes, True, dev.device
+                )
+            )
+        else:
+            gpu = _gpu_for(dev, hardware)
+            cls = gpu_speed_class(gpu, dev.kind)
+            params = model.params(cls)
+            bandwidth = dev.bandwidth_gbps or (gpu.bandwidth_gbps if gpu else None) or params.default_bandwidth_gbps
+            tflops = (gpu.fp16_tflops if gpu else None) or params.default_tflops
+            works.append(
+                DeviceWork(cls, bandwidth, tflops, dev.decode_read_bytes, dev.kv_bytes_per_token, 0, False, dev.device)
+            )
+    return tuple(works)
+
+
+def _page_cache_misses(dev: DeviceMemory) -> int:
+    """Decode bytes that cannot stay in RAM: the share of mapped weights beyond what the page cache can hold."""
+    if dev.mapped_weights_bytes <= 0 or dev.capacity_bytes is None:
+        return 0
+    resident_other = dev.total_bytes - dev.mapped_weights_bytes
+    cacheable = max(0, dev.capacity_bytes - resident_other)
+    miss_share = max(0.0, 1.0 - cacheable / dev.mapped_weights_bytes)
+    return int(dev.decode_read_bytes * miss_share)
+
+
+# ----------------------------------------------------------------------------------------------- the model
+
+
+def decode_seconds_per_token(
+    works: Sequence[DeviceWork], model: SpeedModel, depth: float = 0.0, disk_gbps: float | None = None
+) -> float:
+    """Time for one decoded token at context ``depth`` (the fitted mid estimate, before the spread)."""
+    seconds = 0.0
+    per_class: dict[str, int] = {}
+    for work in works:
+        params = model.params(work.speed_class)
+        read = work.decode_read_bytes - work.disk_read_bytes + depth * work.kv_bytes_per_token
+        seconds += read / (params.decode_efficiency * work.bandwidth_gbps * 1e9)
+        if work.disk_read_bytes:
+            disk = (disk_gbps or model.default_disk_gbps) * model.disk_efficiency * 1e9
+            seconds += work.disk_read_bytes / disk
+        per_class[work.speed_class] = per_class.get(work.speed_class, 0) + 1
+    for cls, count in per_class.items():
+        seconds += (model.params(cls).fixed_ms + (count - 1) * model.hop_ms) / 1e3
+    return seconds
+
+
+def prefill_seconds_per_token(
+    works: Sequence[DeviceWork],
+    workload: Workload,
+    model: SpeedModel,
+    *,
+    prompt_tokens: int = BENCH_PROMPT_TOKENS,
+    depth: float = 0.0,
+    ubatch: int = 512,
+) -> float:
+    """Time per prompt token when ``prompt_tokens`` are processed after ``depth`` tokens of context."""
+    accelerators = [w for w in works if not w.is_host]
+    mean_ctx = depth + prompt_tokens / 2.0
+    flops = 2.0 * workload.active_params + workload.attention_flops_per_context_token * mean_ctx
+    if not accelerators:
+        host = works[0] if works else None
+        if host is None:
+            return math.inf
+        params = model.params(host.speed_class)
+        return flops / (params.prefill_efficiency * host.peak_tflops * 1e12)
+    # Layer split: each accelerator does its share of the layers in turn; shares follow decode bytes.
+    total_bytes = sum(max(w.decode_read_bytes, 1) for w in accelerators)
+    seconds = 0.0
+    for work in accelerators:
+        params = model.params(work.speed_class)
+        share = max(work.decode_read_bytes, 1) / total_bytes
+        seconds += share * flops / (params.prefill_efficiency * work.peak_tflops * 1e12)
+    # Weights kept in RAM are copied to the GPU once per micro-batch (llama.cpp offloads large batches).
+    host_bytes = sum(w.decode_read_bytes for w in works if w.is_host)
+    if host_bytes and not any(w.speed_class in ("apple", "unified_apu") for w in accelerators):
+        seconds += host_bytes / (model.pcie_gbps * 1e9) / max(1, min(ubatch, prompt_tokens))
+    return seconds
+
+
+def _range(value: float, spread: tuple[float, float, float], scale: float = 1.0) -> SpeedRange:
+    low, mid, high = (value * scale * s for s in spread)
+    return SpeedRange(low=round(low, 2), mid=round(mid, 2), high=round(high, 2))
+
+
+def estimate_speed(
+    facts: ModelFacts,
+    devices: Sequence[DeviceMemory],
+    hardware: Hardware,
+    context: int,
+    *,
+    disk_stream: bool = False,
+    ubatch: int = 512,
+    model: SpeedModel | None = None,
+    local: LocalScale | None = None,
+) -> SpeedEstimate:
+    """Decode and prefill speed ranges for one option (see the module docstring for the model)."""
+    model = model or default_speed_model()
+    works = device_work(devices, hardware, model, disk_stream=disk_stream)
+    if not works:
+        return SpeedEstimate(estimate_basis="no device reads any weights: speed not estimated")
+    disk_gbps = hardware.disk.read_gbps if hardware.disk else None
+    workload = Workload.from_facts(facts)
+    decode_factor = local.decode_factor if local else 1.0
+    prefill_factor = (local.prefill_factor or 1.0) if local else 1.0
+
+    empty = 1.0 / decode_seconds_per_token(works, model, BENCH_GEN_TOKENS / 2, disk_gbps)
+    at_ctx = 1.0 / decode_seconds_per_token(works, model, max(0, context), disk_gbps)
+    prefill = 1.0 / prefill_seconds_per_token(works, workload, model, ubatch=ubatch)
+    basis = f"{model.version}: fitted to {model.train_rows} published llama-bench runs"
+    if any(w.disk_read_bytes for w in works):
+        basis += "; page-cache misses read from disk"
+    if local:
+        basis += f"; scaled by {local.label} (x{decode_factor:.2f} decode)"
+    return SpeedEstimate(
+        decode_tps=_range(empty, model.decode_spread, decode_factor),
+        prefill_tps=_range(prefill, model.prefill_spread, prefill_factor),
+        decode_tps_at_context=_range(at_ctx, model.decode_spread, decode_factor),
+        estimate_basis=basis,
+    )
+
+
+__all__ = [
+    "ClassParams",
+    "DeviceWork",
+    "LocalScale",
+    "SpeedModel",
+    "Workload",
+    "cpu_peak_tflops",
+    "cpu_speed_class",
+    "decode_seconds_per_token",
+    "default_speed_model",
+    "device_work",
+    "estimate_speed",
+    "gpu_speed_class",
+    "load_speed_model",
+    "prefill_seconds_per_token",
+]
