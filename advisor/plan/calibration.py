@@ -51,7 +51,13 @@ class BenchRow:
 
     @property
     def split(self) -> str:
-        """'train' or 'test': stable, so adding rows never moves old ones between the two."""
+        """'train' or 'test': stable, so adding rows never moves old ones between the two.
+
+        Rows measured on the development machine (``source = local``) are never fitted: they are independent
+        truth for ``benchmarks/speed_accuracy.py``.
+        """
+        if self.raw.get("source") == "local":
+            return "local"
         digest = int(hashlib.sha256(self.key.encode()).hexdigest(), 16)
         return "test" if digest % 100 < TEST_SHARE else "train"
 

@@ -5,6 +5,10 @@ How to call it (the planner does, once per option, after placement and memory ar
     from advisor.plan.speed import estimate_speed
     estimate = estimate_speed(facts, option.memory, hardware, context=option.context)
     # estimate.decode_tps / prefill_tps / decode_tps_at_context are SpeedRange(low, mid, high) or None
+    option = with_speed(option, facts, hardware)  # the same, returning the OptionPlan with its fields filled
+
+To honour a ``rigfit calibrate`` run on this machine, pass ``local=advisor.plan.calibration.local_scale(hardware)``
+(None when the machine was never calibrated); the basis then says the estimate was scaled by the measured run.
 
 ``devices`` are the option's ``DeviceMemory`` rows. Each must carry ``decode_read_bytes`` (weight bytes one
 decoded token reads on that device: dense tensors fully, routed experts x used / count) and
@@ -30,13 +34,13 @@ from __future__ import annotations
 import math
 import tomllib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 
 from advisor.hardware.types import Cpu, Gpu, Hardware
 from advisor.model.types import ModelFacts
-from advisor.plan.types import DeviceMemory, SpeedEstimate, SpeedRange
+from advisor.plan.types import DeviceMemory, OptionPlan, SpeedEstimate, SpeedRange, Verdict
 from advisor.resources import resource_path
 
 #: Speed classes the calibration knows; each DeviceMemory is mapped to one.
@@ -363,6 +367,37 @@ def estimate_speed(
     )
 
 
+def with_speed(
+    option: OptionPlan,
+    facts: ModelFacts,
+    hardware: Hardware,
+    *,
+    ubatch: int = 512,
+    model: SpeedModel | None = None,
+    local: LocalScale | None = None,
+) -> OptionPlan:
+    """The option with its speed fields filled from its own memory rows (nothing for an impossible option)."""
+    if not option.verdict.runs or not option.memory:
+        return option
+    estimate = estimate_speed(
+        facts,
+        option.memory,
+        hardware,
+        option.context,
+        disk_stream=option.verdict is Verdict.DISK_STREAM,
+        ubatch=ubatch,
+        model=model,
+        local=local,
+    )
+    return replace(
+        option,
+        decode_tps=estimate.decode_tps,
+        prefill_tps=estimate.prefill_tps,
+        decode_tps_at_context=estimate.decode_tps_at_context,
+        estimate_basis=estimate.estimate_basis,
+    )
+
+
 __all__ = [
     "ClassParams",
     "DeviceWork",
@@ -378,4 +413,5 @@ __all__ = [
     "gpu_speed_class",
     "load_speed_model",
     "prefill_seconds_per_token",
+    "with_speed",
 ]

@@ -32,8 +32,9 @@ from advisor.plan.speed import (
     estimate_speed,
     load_speed_model,
     prefill_seconds_per_token,
+    with_speed,
 )
-from advisor.plan.types import DeviceMemory, SpeedRange
+from advisor.plan.types import DeviceMemory, OptionPlan, SpeedRange, Verdict
 from advisor.resources import resource_path
 
 GIB = 2**30
@@ -290,3 +291,13 @@ def test_calibrate_with_a_llama_bench_stores_the_factor(tmp_path: Path) -> None:
 def test_parse_llama_bench_rejects_garbage() -> None:
     with pytest.raises(RigfitError, match="not JSON"):
         parse_llama_bench_json("| model | size |")
+
+
+def test_with_speed_fills_the_option_and_skips_impossible() -> None:
+    rows = (gpu_row(20 * GIB),)
+    option = OptionPlan("Q4_K_M", (), 20 * GIB, Verdict.GPU, "fits", memory=rows, context=8192)
+    filled = with_speed(option, DENSE, machine())
+    assert ordered(filled.decode_tps) and ordered(filled.decode_tps_at_context) and filled.estimate_basis
+    assert filled.decode_tps_at_context.mid < filled.decode_tps.mid
+    impossible = replace(option, verdict=Verdict.IMPOSSIBLE)
+    assert with_speed(impossible, DENSE, machine()) is impossible
