@@ -199,6 +199,25 @@ def render(result: dict[str, object], n_train: int, n_test: int, n_local: int) -
         for name, (med_l, share_l) in local["decode"].items():  # type: ignore[index]
             lines.append(f"| {name} | {med_l:.1f} % | {share_l:.0f} % |")
         lines.append(f"\nLocal prefill: rigfit median error {local['prefill'][0]:.1f} %.")  # type: ignore[index]
+    lines += [
+        "",
+        " ".join(
+            (
+                "How the baselines are computed, on the same rows and the same spec bandwidths:",
+                "*naive* = bandwidth / file size (one device's bandwidth, also for layer splits and MoE);",
+                "*llmfit* = the formulas in competitors.md section 4.2:",
+                "dense GPU `bw / (params x Bq) x 0.55 x mode`,",
+                "MoE tier 2 `bw / (active x bpp) x 0.55 x f(experts)` (tier 1 needs tensor shapes the CSV lacks),",
+                "MoE offload `0.8 / (active_GB / DDR_bw + active_GB / (bw x 0.55))`,",
+                "CPU-only `K / params x quant_mult x 1.1` (K = 70 x86, 90 Arm);",
+                "quant names llmfit does not know (MXFP4, Q4_1, UD-*_XL) get its Q4_K_M figures.",
+            )
+        ),
+        "",
+        "Caveats: decode is scored at the row's depth (tg after `-d N` where the source used it); most rows are "
+        "single-GPU or unified-memory machines; CPU-only and `--n-cpu-moe` rows are few (see the per-class table), "
+        "so those classes borrow pooled figures and their ranges are less certain.",
+    ]
     lines += ["", "Largest misses (device, model, quant, placement, measured, rigfit mid):", ""]
     for dev, model_name, quant, placement, meas, pred in result["worst"]:  # type: ignore[union-attr]
         lines.append(f"- {dev}, {model_name} {quant}, {placement}: measured {meas:.1f}, estimated {pred:.1f} t/s")
