@@ -111,12 +111,14 @@ def fit(rows: list[BenchRow]) -> SpeedModel:
     prefill_eff: dict[str, list[float]] = {}
     class_bw: dict[str, list[float]] = {}
     class_tflops: dict[str, list[float]] = {}
+    class_ratio: dict[str, list[float]] = {}
     for row in rows:
         work = row.works[0]
         class_bw.setdefault(row.speed_class, []).append(
             work.bandwidth_gbps * (len(row.works) if row.speed_class in CPU_CLASSES else 1)
         )
         class_tflops.setdefault(row.speed_class, []).append(work.peak_tflops)
+        class_ratio.setdefault(row.speed_class, []).append(work.peak_tflops / work.bandwidth_gbps)
         if row.pp is None or row.raw["placement"] == "experts_on_cpu":
             continue
         flops = 2.0 * row.workload.active_params + row.workload.attention_flops_per_context_token * (
@@ -139,6 +141,7 @@ def fit(rows: list[BenchRow]) -> SpeedModel:
             prefill_efficiency=round(statistics.median(effs) if len(effs) >= 2 else pooled_pp[group], 4),
             default_bandwidth_gbps=round(statistics.median(class_bw.get(cls, [60.0])), 1),
             default_tflops=round(statistics.median(class_tflops.get(cls, [1.0])), 2),
+            tflops_per_gbps=round(statistics.median(class_ratio.get(cls, [0.0])), 5),
         )
     model = SpeedModel(classes, 0.0, PCIE_GBPS, DISK["efficiency"], DISK["default_read_gbps"], (1, 1, 1), (1, 1, 1))
 
@@ -185,8 +188,8 @@ def to_toml(model: SpeedModel, n_rows: int) -> str:
         "# decode: seconds per token = bytes / (decode_efficiency * spec bandwidth) + fixed_ms (per class involved)",
         "#         + hop_ms per extra device of one class; prefill: FLOPs / (prefill_efficiency * peak FLOPS).",
         "# spread: 10th / 50th / 90th percentile of measured / predicted on the fit rows (the {low, mid, high} range).",
-        "# default_bandwidth_gbps / default_tflops: median of the calibration devices of the class, used only when",
-        "# the hardware gives no figure.",
+        "# default_bandwidth_gbps / default_tflops / tflops_per_gbps: medians over the calibration devices of the",
+        "# class, used only when the hardware gives no figure (peak FLOPS are then guessed from bandwidth).",
         f'version = "{model.version}"',
         f"train_rows = {model.train_rows}",
         f"all_rows = {n_rows}",
@@ -216,6 +219,7 @@ def to_toml(model: SpeedModel, n_rows: int) -> str:
             f"prefill_efficiency = {params.prefill_efficiency}",
             f"default_bandwidth_gbps = {params.default_bandwidth_gbps}",
             f"default_tflops = {params.default_tflops}",
+            f"tflops_per_gbps = {params.tflops_per_gbps}",
         ]
     return "\n".join(lines) + "\n"
 

@@ -134,7 +134,7 @@ def planned_works(hardware: Hardware, read_bytes: int, ngl: int | None, model: S
             DeviceWork(
                 cls,
                 gpu.bandwidth_gbps or params.default_bandwidth_gbps,
-                gpu.fp16_tflops or params.default_tflops,
+                gpu.fp16_tflops or params.guess_tflops(gpu.bandwidth_gbps),
                 read_bytes,
             ),
         )

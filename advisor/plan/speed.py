@@ -60,7 +60,13 @@ class ClassParams:
     fixed_ms: float  # per-token cost that does not scale with bytes (kernel launches, sync, sampling)
     prefill_efficiency: float  # share of spec peak FLOPS prompt processing reaches
     default_bandwidth_gbps: float  # used when neither the plan nor the hardware gives one
-    default_tflops: float  # used when the hardware gives no peak FLOPS
+    default_tflops: float  # used when the hardware gives neither peak FLOPS nor bandwidth
+    tflops_per_gbps: float = 0.0  # peak FLOPS per GB/s of the class's devices: a guess from bandwidth alone
+
+    def guess_tflops(self, bandwidth_gbps: float | None) -> float:
+        if bandwidth_gbps and self.tflops_per_gbps:
+            return bandwidth_gbps * self.tflops_per_gbps
+        return self.default_tflops
 
 
 @dataclass(frozen=True)
@@ -142,6 +148,7 @@ def load_speed_model(path: Path | None = None) -> SpeedModel:
             prefill_efficiency=float(v["prefill_efficiency"]),
             default_bandwidth_gbps=float(v["default_bandwidth_gbps"]),
             default_tflops=float(v["default_tflops"]),
+            tflops_per_gbps=float(v.get("tflops_per_gbps", 0.0)),
         )
         for name, v in data["classes"].items()
     }
@@ -253,7 +260,7 @@ def device_work(
             cls = gpu_speed_class(gpu, dev.kind)
             params = model.params(cls)
             bandwidth = dev.bandwidth_gbps or (gpu.bandwidth_gbps if gpu else None) or params.default_bandwidth_gbps
-            tflops = (gpu.fp16_tflops if gpu else None) or params.default_tflops
+            tflops = (gpu.fp16_tflops if gpu else None) or params.guess_tflops(bandwidth)
             works.append(
                 DeviceWork(cls, bandwidth, tflops, dev.decode_read_bytes, dev.kv_bytes_per_token, 0, False, dev.device)
             )
