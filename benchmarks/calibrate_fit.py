@@ -35,6 +35,8 @@ from advisor.plan.speed import (  # noqa: E402
 
 CSV_PATH = ROOT / "resources" / "calibration" / "llama_bench.csv"
 MODEL_PATH = ROOT / "resources" / "calibration" / "model.toml"
+MAX_EFFICIENCY = 0.95
+MAX_FIXED_S = 0.010  # 10 ms: llama.cpp's per-token overhead is a few ms (issue 5); never more than this
 MIN_CLASS_ROWS = 5  # fewer fit rows than this: the class borrows the pooled figures
 PCIE_GBPS = 25.0  # PCIe 4.0 x16 effective host-to-device copy rate (32 GB/s raw, minus protocol overhead)
 DISK = {"efficiency": 0.5, "default_read_gbps": 3.0}  # random 2-4 MiB expert reads on an NVMe SSD (assumed)
@@ -48,7 +50,12 @@ def _quantile(values: list[float], q: float) -> float:
 
 
 def _fit_line(points: list[tuple[float, float]]) -> tuple[float, float]:
-    """Least squares of y = a x + c on relative error; returns (a, c) with c >= 0 and a > 0."""
+    """Least squares of y = a x + c on relative error, within physical bounds; returns (a, c).
+
+    Bounds: efficiency 1 / a at most MAX_EFFICIENCY (no device streams its full spec bandwidth) and the fixed
+    cost between 0 and MAX_FIXED_S. With a handful of rows of similar size the unbounded fit trades slope for
+    intercept freely; the bounds keep both meaningful.
+    """
     sxx = sxy = sx = s1 = sy = 0.0
     for x, y in points:
         u, v = x / y, 1.0 / y  # minimise sum (1 - a u - c v)^2
@@ -58,12 +65,12 @@ def _fit_line(points: list[tuple[float, float]]) -> tuple[float, float]:
         sx += u
         sy += v
     det = sxx * s1 - sxy * sxy
-    if det > 0:
-        a = (sx * s1 - sy * sxy) / det
-        c = (sy * sxx - sx * sxy) / det
-        if c >= 0 and a > 0:
-            return a, c
-    return sx / sxx, 0.0
+    a, c = (sx * s1 - sy * sxy) / det, (sy * sxx - sx * sxy) / det if det > 0 else (sx / sxx, 0.0)
+    if a < 1.0 / MAX_EFFICIENCY:
+        a = 1.0 / MAX_EFFICIENCY
+        c = (sy - a * sxy) / s1
+    c = min(max(c, 0.0), MAX_FIXED_S)
+    return max(_fit_slope(points, c), 1.0 / MAX_EFFICIENCY), c
 
 
 def _fit_slope(points: list[tuple[float, float]], c: float) -> float:
