@@ -180,7 +180,7 @@ def test_held_out_published_rows_within_generous_bounds() -> None:
 
 
 def test_every_published_row_cites_a_source() -> None:
-    rows = load_bench_rows()
+    rows = [r for r in load_bench_rows() if r.split != "local"]
     assert len(rows) >= 80
     assert all(r.raw["source"].startswith("https://") for r in rows)
     classes = {r.speed_class for r in rows}
