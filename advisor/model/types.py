@@ -60,6 +60,8 @@ class ModelFacts:
     license_name: str | None = None  # general.license.name
     tensors: tuple[TensorInfo, ...] = ()  # empty when the facts come from the catalog
     tensor_types: tuple[str, ...] = ()  # distinct type names present, sorted
+    #: No output.weight: llama.cpp reuses token_embd for the output layer (a second copy on the GPU when offloaded)
+    tied_embeddings: bool = False
 
     @property
     def is_moe(self) -> bool:
@@ -113,6 +115,8 @@ class QuantOption:
     #: Bytes by placement class; None when only the file size is known (the planner scales the facts).
     weights: WeightMap | None = None
     tensor_types: tuple[str, ...] = ()
+    #: Distinct types of the routed-expert tensors (names with ``_exps``); some CUDA defects hit only these.
+    expert_tensor_types: tuple[str, ...] = ()
     companions: tuple[RepoFile, ...] = ()  # mmproj-*.gguf and other optional files
     source: str | None = None
 
