@@ -103,6 +103,9 @@ class DeviceWork:
     disk_read_bytes: int = 0
     is_host: bool = False  # the CPU side: its weights cross PCIe when a GPU runs prompt batches
     label: str = ""
+    #: All weight bytes kept on this (host) device. A prompt batch touches nearly every expert, so with a GPU
+    #: present all of them cross PCIe once per micro-batch; 0 means "same as decode_read_bytes".
+    resident_weight_bytes: int = 0
 
 
 @dataclass(frozen=True)
@@ -252,7 +255,15 @@ def device_work(
             disk_bytes = _page_cache_misses(dev) if disk_stream else 0
             works.append(
                 DeviceWork(
-                    cls, bandwidth, tflops, dev.decode_read_bytes, dev.kv_bytes_per_token, disk_bytes, True, dev.device
+                    cls,
+                    bandwidth,
+                    tflops,
+                    dev.decode_read_bytes,
+                    dev.kv_bytes_per_token,
+                    disk_bytes,
+                    True,
+                    dev.device,
+                    resident_weight_bytes=dev.weights_bytes,
                 )
             )
         else:
@@ -326,7 +337,7 @@ def prefill_seconds_per_token(
         share = max(work.decode_read_bytes, 1) / total_bytes
         seconds += share * flops / (params.prefill_efficiency * work.peak_tflops * 1e12)
     # Weights kept in RAM are copied to the GPU once per micro-batch (llama.cpp offloads large batches).
-    host_bytes = sum(w.decode_read_bytes for w in works if w.is_host)
+    host_bytes = sum(w.resident_weight_bytes or w.decode_read_bytes for w in works if w.is_host)
     if host_bytes and not any(w.speed_class in ("apple", "unified_apu") for w in accelerators):
         seconds += host_bytes / (model.pcie_gbps * 1e9) / max(1, min(ubatch, prompt_tokens))
     return seconds
