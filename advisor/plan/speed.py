@@ -106,6 +106,9 @@ class DeviceWork:
     #: All weight bytes kept on this (host) device. A prompt batch touches nearly every expert, so with a GPU
     #: present all of them cross PCIe once per micro-batch; 0 means "same as decode_read_bytes".
     resident_weight_bytes: int = 0
+    #: Share of this device's mapped weights the page cache cannot hold (disk_stream): a prompt micro-batch
+    #: touches all weights, so this share is read from disk once per micro-batch.
+    page_cache_miss_share: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -252,7 +255,8 @@ def device_work(
             params = model.params(cls)
             bandwidth = dev.bandwidth_gbps or hardware.memory.bandwidth_gbps or params.default_bandwidth_gbps
             tflops = cpu_peak_tflops(hardware.cpu)
-            disk_bytes = _page_cache_misses(dev) if disk_stream else 0
+            miss_share = _page_cache_miss_share(dev) if disk_stream else 0.0
+            disk_bytes = int(dev.decode_read_bytes * miss_share)
             works.append(
                 DeviceWork(
                     cls,
@@ -264,6 +268,7 @@ def device_work(
                     True,
                     dev.device,
                     resident_weight_bytes=dev.weights_bytes,
+                    page_cache_miss_share=miss_share,
                 )
             )
         else:
@@ -278,14 +283,13 @@ def device_work(
     return tuple(works)
 
 
-def _page_cache_misses(dev: DeviceMemory) -> int:
-    """Decode bytes that cannot stay in RAM: the share of mapped weights beyond what the page cache can hold."""
+def _page_cache_miss_share(dev: DeviceMemory) -> float:
+    """Share of the mapped weights that cannot stay in RAM: what exceeds the room left for the page cache."""
     if dev.mapped_weights_bytes <= 0 or dev.capacity_bytes is None:
-        return 0
+        return 0.0
     resident_other = dev.total_bytes - dev.mapped_weights_bytes
     cacheable = max(0, dev.capacity_bytes - resident_other)
-    miss_share = max(0.0, 1.0 - cacheable / dev.mapped_weights_bytes)
-    return int(dev.decode_read_bytes * miss_share)
+    return max(0.0, 1.0 - cacheable / dev.mapped_weights_bytes)
 
 
 # ----------------------------------------------------------------------------------------------- the model
@@ -318,17 +322,25 @@ def prefill_seconds_per_token(
     prompt_tokens: int = BENCH_PROMPT_TOKENS,
     depth: float = 0.0,
     ubatch: int = 512,
+    disk_gbps: float | None = None,
 ) -> float:
     """Time per prompt token when ``prompt_tokens`` are processed after ``depth`` tokens of context."""
     accelerators = [w for w in works if not w.is_host]
     mean_ctx = depth + prompt_tokens / 2.0
     flops = 2.0 * workload.active_params + workload.attention_flops_per_context_token * mean_ctx
+    per_batch = max(1, min(ubatch, prompt_tokens))
+    disk_seconds = 0.0
+    for work in works:  # disk_stream: the uncached share of the weights is read once per micro-batch
+        if work.page_cache_miss_share > 0:
+            disk = (disk_gbps or model.default_disk_gbps) * model.disk_efficiency * 1e9
+            resident = work.resident_weight_bytes or work.decode_read_bytes
+            disk_seconds += resident * work.page_cache_miss_share / disk / per_batch
     if not accelerators:
         host = works[0] if works else None
         if host is None:
             return math.inf
         params = model.params(host.speed_class)
-        return flops / (params.prefill_efficiency * host.peak_tflops * 1e12)
+        return flops / (params.prefill_efficiency * host.peak_tflops * 1e12) + disk_seconds
     # Layer split: each accelerator does its share of the layers in turn; shares follow decode bytes.
     total_bytes = sum(max(w.decode_read_bytes, 1) for w in accelerators)
     seconds = 0.0
@@ -339,8 +351,8 @@ def prefill_seconds_per_token(
     # Weights kept in RAM are copied to the GPU once per micro-batch (llama.cpp offloads large batches).
     host_bytes = sum(w.resident_weight_bytes or w.decode_read_bytes for w in works if w.is_host)
     if host_bytes and not any(w.speed_class in ("apple", "unified_apu") for w in accelerators):
-        seconds += host_bytes / (model.pcie_gbps * 1e9) / max(1, min(ubatch, prompt_tokens))
-    return seconds
+        seconds += host_bytes / (model.pcie_gbps * 1e9) / per_batch
+    return seconds + disk_seconds
 
 
 def _range(value: float, spread: tuple[float, float, float], scale: float = 1.0) -> SpeedRange:
@@ -371,7 +383,7 @@ def estimate_speed(
 
     empty = 1.0 / decode_seconds_per_token(works, model, BENCH_GEN_TOKENS / 2, disk_gbps)
     at_ctx = 1.0 / decode_seconds_per_token(works, model, max(0, context), disk_gbps)
-    prefill = 1.0 / prefill_seconds_per_token(works, workload, model, ubatch=ubatch)
+    prefill = 1.0 / prefill_seconds_per_token(works, workload, model, ubatch=ubatch, disk_gbps=disk_gbps)
     basis = f"{model.version}: fitted to {model.train_rows} published llama-bench runs"
     if any(w.disk_read_bytes for w in works):
         basis += "; page-cache misses read from disk"
