@@ -7,8 +7,8 @@ How to call it (the planner does, once per option, after placement and memory ar
     # estimate.decode_tps / prefill_tps / decode_tps_at_context are SpeedRange(low, mid, high) or None
     option = with_speed(option, facts, hardware)  # the same, returning the OptionPlan with its fields filled
 
-To honour a ``rigfit calibrate`` run on this machine, pass ``local=advisor.plan.calibration.local_scale(hardware)``
-(None when the machine was never calibrated); the basis then says the estimate was scaled by the measured run.
+A ``rigfit calibrate`` run stored for this machine (same hardware fingerprint) is applied automatically
+(``local="auto"``) and the basis says so; pass ``local=None`` to ignore it or a ``LocalScale`` to force one.
 
 ``devices`` are the option's ``DeviceMemory`` rows. Each must carry ``decode_read_bytes`` (weight bytes one
 decoded token reads on that device: dense tensors fully, routed experts x used / count) and
@@ -369,10 +369,16 @@ def estimate_speed(
     disk_stream: bool = False,
     ubatch: int = 512,
     model: SpeedModel | None = None,
-    local: LocalScale | None = None,
+    local: LocalScale | str | None = "auto",
 ) -> SpeedEstimate:
-    """Decode and prefill speed ranges for one option (see the module docstring for the model)."""
+    """Decode and prefill speed ranges for one option (see the module docstring for the model).
+
+    ``local="auto"`` (the default) applies this machine's ``rigfit calibrate`` run when one is stored for the
+    hardware's fingerprint; pass ``None`` (or a ``LocalScale``) to keep the call free of that one file read.
+    """
     model = model or default_speed_model()
+    if local == "auto":
+        local = _stored_scale(hardware)
     works = device_work(devices, hardware, model, disk_stream=disk_stream)
     if not works:
         return SpeedEstimate(estimate_basis="no device reads any weights: speed not estimated")
@@ -397,6 +403,16 @@ def estimate_speed(
     )
 
 
+def _stored_scale(hardware: Hardware) -> LocalScale | None:
+    from advisor.errors import RigfitError
+    from advisor.plan.calibration import local_scale
+
+    try:
+        return local_scale(hardware)
+    except RigfitError:
+        return None  # a damaged store must not break planning; `rigfit calibrate` reports it
+
+
 def with_speed(
     option: OptionPlan,
     facts: ModelFacts,
@@ -404,7 +420,7 @@ def with_speed(
     *,
     ubatch: int = 512,
     model: SpeedModel | None = None,
-    local: LocalScale | None = None,
+    local: LocalScale | str | None = "auto",
 ) -> OptionPlan:
     """The option with its speed fields filled from its own memory rows (nothing for an impossible option)."""
     if not option.verdict.runs or not option.memory:

@@ -211,10 +211,21 @@ def test_store_round_trip_and_scaled_estimate(tmp_path: Path) -> None:
     assert "measured run" in scaled.estimate_basis
 
 
-def test_default_store_lives_in_user_data_dir() -> None:
+def test_default_store_lives_in_user_data_dir_and_is_applied_automatically() -> None:
     from advisor.plan.calibration import store_path
 
     assert str(store_path()).startswith(os.environ["XDG_DATA_HOME"])
+    hw = machine()
+    before = estimate_speed(DENSE, [gpu_row(20 * GIB)], hw, context=4096)
+    assert "measured" not in before.estimate_basis
+    save_local_run(LocalRun(hardware_fingerprint(hw), "m.gguf", measured_tg=40.0, predicted_tg=50.0))
+    after = estimate_speed(DENSE, [gpu_row(20 * GIB)], hw, context=4096)
+    assert after.decode_tps.mid == pytest.approx(before.decode_tps.mid * 0.8, rel=0.01)
+    assert "your measured run of m.gguf" in after.estimate_basis
+    pure = estimate_speed(DENSE, [gpu_row(20 * GIB)], hw, context=4096, local=None)
+    assert pure == before
+    store_path().write_text("garbage", encoding="utf-8")  # a damaged store never breaks planning
+    assert estimate_speed(DENSE, [gpu_row(20 * GIB)], hw, context=4096) == before
 
 
 def test_corrupt_store_is_a_clear_error(tmp_path: Path) -> None:
