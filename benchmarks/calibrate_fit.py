@@ -27,6 +27,7 @@ if str(ROOT) not in sys.path:
 from advisor.plan.calibration import BenchRow, load_bench_rows  # noqa: E402
 from advisor.plan.speed import (  # noqa: E402
     CPU_CLASSES,
+    GPU_CLASSES,
     ClassParams,
     SpeedModel,
     decode_seconds_per_token,
@@ -103,7 +104,7 @@ def fit(rows: list[BenchRow]) -> SpeedModel:
         if merged:
             pooled[group] = _fit_line(merged)
     decode: dict[str, tuple[float, float]] = {}
-    all_classes = ("nvidia_gpu", "amd_gpu", "apple", "unified_apu", *CPU_CLASSES)
+    all_classes = (*GPU_CLASSES, *CPU_CLASSES)
     for cls in all_classes:
         group = "cpu" if cls in CPU_CLASSES else "gpu"
         pts = points.get(cls, [])

@@ -32,6 +32,7 @@ All functions are pure: the calibration and any local measurement are passed in 
 from __future__ import annotations
 
 import math
+import re
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -44,7 +45,9 @@ from advisor.plan.types import DeviceMemory, OptionPlan, SpeedEstimate, SpeedRan
 from advisor.resources import resource_path
 
 #: Speed classes the calibration knows; each DeviceMemory is mapped to one.
-GPU_CLASSES = ("nvidia_gpu", "amd_gpu", "apple", "unified_apu")
+GPU_CLASSES = ("nvidia_gpu", "nvidia_datacenter", "amd_gpu", "apple", "unified_apu")
+#: Data-centre NVIDIA parts (HBM, lower clocks): public runs show a larger per-token cost than GeForce cards.
+DATACENTER_NAMES = re.compile(r"\b(a100|a800|h100|h800|h200|h20|gh200|b100|b200|gb200)\b", re.I)
 CPU_CLASSES = ("desktop_cpu", "server_cpu", "multi_socket_cpu", "apple_cpu")
 
 #: llama-bench's empty-context tests: tg128 decodes from depth 0, pp512 processes 512 prompt tokens.
@@ -206,7 +209,7 @@ def gpu_speed_class(gpu: Gpu | None, kind: str) -> str:
     if kind == "unified" or (gpu is not None and gpu.unified_memory):
         return "unified_apu"
     if vendor == "nvidia":
-        return "nvidia_gpu"
+        return "nvidia_datacenter" if DATACENTER_NAMES.search(gpu.name if gpu else "") else "nvidia_gpu"
     return "amd_gpu"  # AMD, Intel and other Vulkan devices share the discrete non-CUDA fit
 
 

@@ -30,6 +30,7 @@ from advisor.plan.speed import (
     decode_seconds_per_token,
     default_speed_model,
     estimate_speed,
+    gpu_speed_class,
     load_speed_model,
     prefill_seconds_per_token,
     with_speed,
@@ -146,6 +147,9 @@ def test_apple_and_unified_use_their_own_classes() -> None:
     # published: Llama 3 70B Q4_K_M on an M2 Ultra decodes at about 12.5 t/s (XiongjieDai benchmark table)
     assert 8 < est.decode_tps.mid < 18
     assert cpu_speed_class(mac.cpu, "macos") == "apple_cpu"
+    assert gpu_speed_class(Gpu(vendor="nvidia", name="NVIDIA H100 PCIe"), "gpu") == "nvidia_datacenter"
+    assert gpu_speed_class(Gpu(vendor="nvidia", name="NVIDIA GeForce RTX 4090"), "gpu") == "nvidia_gpu"
+    assert gpu_speed_class(Gpu(vendor="nvidia", name="NVIDIA GB10", unified_memory=True), "unified") == "unified_apu"
     assert cpu_speed_class(Cpu(name="AMD EPYC 9654", physical_cores=96)) == "server_cpu"
     assert cpu_speed_class(Cpu(name="Intel Xeon", sockets=2)) == "multi_socket_cpu"
 
