@@ -40,7 +40,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "calibrate",
         help="measure a model with llama-bench and scale this machine's speed estimates by it",
-        description=__doc__.splitlines()[0],
+        description="Run a short llama-bench (pp512, tg128) on a downloaded GGUF, compare it with Rigfit's estimate "
+        "and store the ratio; later plans on this machine are scaled by it and say so.",
     )
     parser.add_argument("model_file", help="a GGUF model file (first shard of a split model)")
     parser.add_argument("--llama-bench", dest="llama_bench", help="path to llama-bench (default: found on PATH)")
