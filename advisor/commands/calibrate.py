@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from advisor.errors import RigfitError
-from advisor.hardware.types import Cpu, Hardware, Memory, load_hardware_file
+from advisor.hardware.types import Hardware, load_hardware_file
 from advisor.plan.calibration import LocalRun, hardware_fingerprint, save_local_run
 from advisor.plan.speed import (
     BENCH_GEN_TOKENS,
@@ -67,24 +67,10 @@ def find_llama_bench(explicit: str | None = None) -> str:
     return found
 
 
-def _this_machine() -> Hardware:
-    try:  # the probe module is owned by the hardware probe; use it when present
-        from advisor.hardware import probe as probe_module  # type: ignore[attr-defined]
+def _this_machine(progress: Callable[[str], None] = print) -> Hardware:
+    from advisor.hardware.probe import probe
 
-        for name in ("probe_hardware", "probe"):
-            fn = getattr(probe_module, name, None)
-            if callable(fn):
-                return fn()
-    except ImportError:
-        pass
-    import os
-
-    import psutil
-
-    return Hardware(
-        cpu=Cpu(physical_cores=psutil.cpu_count(logical=False) or os.cpu_count()),
-        memory=Memory(total_bytes=psutil.virtual_memory().total),
-    )
+    return probe(progress=progress)
 
 
 def gguf_workload(path: Path) -> tuple[Workload, int]:
