@@ -304,6 +304,28 @@ def test_calibrate_with_a_llama_bench_stores_the_factor(tmp_path: Path) -> None:
     assert any("Saved to" in line for line in lines)
 
 
+def test_calibrate_command_end_to_end_on_this_machine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The CLI probes this machine, runs (stand-in) llama-bench from PATH and stores the factor for it."""
+    path = tmp_path / "tiny.gguf"
+    _tiny_gguf(path)
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    results = [{"build_commit": "b1", "n_prompt": 0, "n_gen": 128, "avg_ts": 250.0}]
+    fake = bindir / "llama-bench"
+    fake.write_text(f"#!/bin/sh\necho '{json.dumps(results)}'\n", encoding="utf-8")
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}")
+    assert cli_main(["calibrate", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "measured 250.0 t/s" in out
+    from advisor.hardware.probe import probe
+
+    stored = load_local_run(probe())
+    assert stored is not None and stored.measured_tg == 250.0 and stored.model == "tiny.gguf"
+
+
 def test_parse_llama_bench_rejects_garbage() -> None:
     with pytest.raises(RigfitError, match="not JSON"):
         parse_llama_bench_json("| model | size |")
