@@ -154,11 +154,9 @@ def test_apple_and_unified_use_their_own_classes() -> None:
     assert cpu_speed_class(Cpu(name="Intel Xeon", sockets=2)) == "multi_socket_cpu"
 
 
-def test_model_toml_is_what_the_fit_produces(tmp_path: Path) -> None:
+def test_model_toml_is_what_the_fit_produces(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The shipped model.toml must be reproducible from the CSV: nobody tuned it by hand."""
-    import sys
-
-    sys.path.insert(0, str(resource_path("..", "benchmarks")))
+    monkeypatch.syspath_prepend(str(resource_path("..", "benchmarks")))
     from calibrate_fit import fit, to_toml
 
     rows = load_bench_rows()
