@@ -20,10 +20,12 @@ Link figures (1/2.5/10 GbE, USB4/Thunderbolt) and the measured per-worker RPC ov
 from __future__ import annotations
 
 import importlib
+import re
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import cache
+from pathlib import Path
 from types import ModuleType
 
 from advisor.errors import RigfitError
@@ -129,6 +131,26 @@ def link_for(options: PlanOptions) -> Link:
             raise RigfitError(f"The link latency cannot be negative ({options.link_latency_ms} ms).")
         link = replace(link, rtt_ms=options.link_latency_ms)
     return link
+
+
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+_ADDRESS = re.compile(r"[A-Za-z0-9.:\[\]%_-]+")
+
+
+def parse_machine_spec(spec: str) -> tuple[str | None, str | None, str]:
+    """``FILE``, ``NAME=FILE`` or ``NAME@ADDRESS=FILE`` -> (name, address, file).
+
+    A spec that names an existing file is always just a file, even with ``=`` in its name."""
+    if "=" not in spec or Path(spec).exists():
+        return None, None, spec
+    left, path = spec.split("=", 1)
+    name, _, address = left.partition("@")
+    if not _NAME.fullmatch(name) or (address and not _ADDRESS.fullmatch(address)) or not path:
+        raise RigfitError(
+            f"Cannot read the machine {spec!r}.",
+            hint="Give FILE, NAME=FILE or NAME@ADDRESS=FILE, e.g. worker1@192.168.1.21=worker1.json.",
+        )
+    return name, address or None, path
 
 
 # ------------------------------------------------------------------------------------------------ network cost
@@ -283,6 +305,7 @@ def machine_commands(
     option: OptionPlan,
     endpoints: Sequence[tuple[str, str]],
     link: Link,
+    head_label: str = HEAD,
 ) -> tuple[MachineCommand, ...]:
     """``rpc-server`` on every worker (in ``--rpc`` order) and ``llama-server`` on the head, each with a note."""
     groups = rows_by_machine(option.memory)
@@ -314,7 +337,7 @@ def machine_commands(
         f"set explicitly: llama.cpp's --fit has been reported to run out of memory with RPC devices "
         f"(llama.cpp issue 21801)."
     )
-    out.append(MachineCommand(machine=HEAD, role="head", command=option.llama_cpp_command, note=head_note))
+    out.append(MachineCommand(machine=head_label, role="head", command=option.llama_cpp_command, note=head_note))
     return tuple(out)
 
 
@@ -367,7 +390,7 @@ def complete_cluster_option(
         machines[worker.label] = worker.hardware
         endpoints.append((worker.label, worker.endpoint))
     speed = cluster_speed(facts, option.memory, machines, link, request)
-    commands = machine_commands(option, endpoints, link)
+    commands = machine_commands(option, endpoints, link, head.label or HEAD)
     if speed is None:
         return replace(option, machine_commands=commands)
     est = speed.estimate
@@ -394,6 +417,7 @@ __all__ = [
     "machine_commands",
     "network_cost",
     "network_spec",
+    "parse_machine_spec",
     "rows_by_machine",
     "with_cluster_caveats",
 ]
