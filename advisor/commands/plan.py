@@ -14,6 +14,8 @@ from advisor.model.types import Model
 from advisor.plan.types import OptionPlan, Plan, PlanOptions, Verdict
 
 KV_CHOICES = ("f16", "q8_0", "q4_0")
+#: The table stays readable on a terminal; `--json` and the risk list below the table carry the full text.
+RISK_TITLE_WIDTH = 40
 
 VERDICT_WORDS = {
     Verdict.GPU: "fits on the GPU",
@@ -171,7 +173,8 @@ def risk_words(opt: OptionPlan) -> str:
         return "-"
     worst = max(opt.risks, key=lambda r: r.severity.rank)
     more = f" (+{len(opt.risks) - 1})" if len(opt.risks) > 1 else ""
-    return f"{worst.severity.value}: {worst.title}{more}"
+    title = worst.title if len(worst.title) <= RISK_TITLE_WIDTH else worst.title[: RISK_TITLE_WIDTH - 1] + "…"
+    return f"{worst.severity.value}: {title}{more}"
 
 
 def render(result: Plan) -> str:
@@ -214,6 +217,8 @@ def render(result: Plan) -> str:
                     lines.append(f"    note: {cmd.note}")
         else:
             lines.append(f"  {rec.llama_cpp_command}")
+        for risk in sorted(rec.risks, key=lambda r: -r.severity.rank):
+            lines.append(f"  {risk.severity.value}: {risk.title}. {risk.remedy or ''}".rstrip())
     elif result.recommended_reason:
         lines += ["", result.recommended_reason]
     return "\n".join(lines)

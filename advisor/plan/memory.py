@@ -84,6 +84,7 @@ def pad(value: int, multiple: int) -> int:
 # ------------------------------------------------------------------------------------------------- KV cache
 
 
+@cache
 def row_bytes(type_name: str, n_elements: int) -> int:
     """Bytes of one row of ``n_elements`` in ggml type ``type_name`` (block size and bytes from gguf's table)."""
     from gguf import GGML_QUANT_SIZES, GGMLQuantizationType
@@ -480,7 +481,7 @@ def staged_weight_bytes(facts: ModelFacts, weights: WeightMap, assignment: Assig
     """
     if n_ub < OFFLOAD_MIN_BATCH or not any(d != 0 for d in assignment.layer_device):
         return 0
-    _, _, params = _param_classes(facts)
+    params: list[tuple[int, int]] | None = None
     largest = 0
     for il, lw in enumerate(weights.layers):
         if il >= len(assignment.layer_device):
@@ -489,6 +490,8 @@ def staged_weight_bytes(facts: ModelFacts, weights: WeightMap, assignment: Assig
         if assignment.expert_device[il] == 0 and lw.expert_bytes:
             staged = lw.expert_bytes // 2
         if assignment.layer_device[il] == 0 and lw.dense_bytes:
+            if params is None:
+                params = _param_classes(facts)[2]
             dense_params = params[il][0] if il < len(params) else 0
             ffn_params = (
                 0
@@ -546,6 +549,7 @@ def device_memory(
     per_token = kv_bytes_per_token_by_layer(facts, request.type_k, request.type_v)
     n_ub = request.n_ub
     layer_masks = mask_bytes(cells, n_ub, 2 if request.flash_attention else 4)
+    peak_cache: dict[tuple[int, bool], int] = {}
     used_share = (facts.expert_used_count / facts.expert_count) if facts.expert_count > 1 else 1.0
 
     def put_weights(dev: int, nbytes: int, read: float) -> None:
@@ -566,7 +570,10 @@ def device_memory(
             kv[kdev] += cells[il] * per_token[il]
             kv_tok[kdev] += per_token[il]
             moe_layer = facts.is_moe and il >= facts.leading_dense_block_count
-            peak = layer_peak_bytes(facts, cells[il], n_ub, request.flash_attention, moe_layer)
+            key = (cells[il], moe_layer)
+            if key not in peak_cache:
+                peak_cache[key] = layer_peak_bytes(facts, cells[il], n_ub, request.flash_attention, moe_layer)
+            peak = peak_cache[key]
             peaks[ldev] = max(peaks[ldev], peak + layer_masks)
             holds[ldev] = True
     out_dev = assignment.output_device

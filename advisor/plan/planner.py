@@ -37,11 +37,14 @@ from advisor.plan.types import (
     OptionPlan,
     Plan,
     PlanOptions,
+    Risk,
     Severity,
     SpeedEstimate,
     Verdict,
 )
 from advisor.resources import resource_path
+from advisor.risks.engine import RiskContext, evaluate_risks
+from advisor.risks.licences import identify_licence
 
 #: Context planned when the user gives none: the trained length, capped here (long contexts cost memory).
 DEFAULT_CONTEXT_CAP = 32768
@@ -56,6 +59,7 @@ class RecommendPolicy:
     unified_gbps: float
     cpu_gbps: float
     disk_gbps: float
+    quality_cap_bpw: float
 
 
 @cache
@@ -68,6 +72,7 @@ def recommend_policy() -> RecommendPolicy:
         unified_gbps=float(data["proxy_unified_gbps"]),
         cpu_gbps=float(data["proxy_cpu_gbps"]),
         disk_gbps=float(data["proxy_disk_gbps"]),
+        quality_cap_bpw=float(data["quality_cap_bpw"]),
     )
 
 
@@ -102,11 +107,10 @@ def _speed_for(
     )
 
 
-def _risks_for(model: Model, option: QuantOption, hardware: Hardware, plan: OptionPlan, request: MemoryRequest):
-    engine = _optional_module("advisor.risks.engine")
-    if engine is None:
-        return ()
-    ctx = engine.RiskContext(
+def _risks_for(
+    model: Model, option: QuantOption, hardware: Hardware, plan: OptionPlan, request: MemoryRequest
+) -> tuple[Risk, ...]:
+    ctx = RiskContext(
         model=model,
         option=option,
         hardware=hardware,
@@ -114,7 +118,7 @@ def _risks_for(model: Model, option: QuantOption, hardware: Hardware, plan: Opti
         requested_context=request.context,
         kv_cache_type=request.type_k,
     )
-    return tuple(engine.evaluate_risks(ctx))
+    return tuple(evaluate_risks(ctx))
 
 
 def _disk_shortfall(option: QuantOption, hardware: Hardware) -> str | None:
@@ -270,8 +274,14 @@ def proxy_decode_tps(option: OptionPlan, hardware: Hardware) -> float:
     return 1.0 / seconds if seconds > 0 else 0.0
 
 
-def recommend(options: Sequence[OptionPlan], hardware: Hardware) -> tuple[str | None, str | None]:
-    """The largest (best-quality) option that runs at a usable speed, and one sentence saying why."""
+def recommend(
+    options: Sequence[OptionPlan], hardware: Hardware, total_params: int = 0
+) -> tuple[str | None, str | None]:
+    """The best-quality option that runs at a usable speed, and one sentence saying why.
+
+    Quality is bits per weight, capped where quantization stops mattering (Q8_0 and up count as equal, and then
+    the faster one wins); without a parameter count, the file size.
+    """
     runnable = [o for o in options if o.verdict.runs]
     if not runnable:
         return None, "No quantization runs on this machine at this context."
@@ -283,13 +293,18 @@ def recommend(options: Sequence[OptionPlan], hardware: Hardware) -> tuple[str | 
             return o.decode_tps.mid, True
         return proxy_decode_tps(o, hardware), False
 
+    def quality(o: OptionPlan) -> float:
+        if total_params <= 0:
+            return float(o.size_bytes)
+        return min(o.size_bytes * 8 / total_params, policy.quality_cap_bpw)
+
     usable = [o for o in safe if speed(o)[0] >= policy.usable_decode_tps]
     if usable:
-        best = max(usable, key=lambda o: o.size_bytes)
+        best = max(usable, key=lambda o: (quality(o), speed(o)[0]))
         tps, estimated = speed(best)
         how = "expected" if estimated else "by a memory-bandwidth estimate"
         return best.quant, (
-            f"{best.quant} is the largest, highest-quality quantization that runs at a usable speed here "
+            f"{best.quant} is the highest-quality quantization that runs at a usable speed here "
             f"(about {tps:.0f} tokens/s {how}; {policy.usable_decode_tps:g} tokens/s is the bar) "
             f"with placement {best.verdict.value}."
         )
@@ -304,8 +319,9 @@ def recommend(options: Sequence[OptionPlan], hardware: Hardware) -> tuple[str | 
 
 def _summary(model: Model) -> ModelSummary:
     facts = model.facts
-    lic = model.licence
-    licence = lic.base_license or lic.card_license_name or lic.card_license or facts.license_name or facts.license
+    # the risk engine's verdict on which licence applies (the base model's wins over a quant repo's label)
+    verdict = identify_licence(model)
+    licence, commercial = verdict.licence.id, verdict.commercial
     return ModelSummary(
         id=model.id,
         name=model.name,
@@ -315,6 +331,7 @@ def _summary(model: Model) -> ModelSummary:
         context_length=facts.context_length,
         repo=model.repo,
         licence=licence,
+        licence_commercial=commercial,
     )
 
 
@@ -345,7 +362,7 @@ def plan(model: Model, hardware: Hardware | Sequence[Hardware], options: PlanOpt
         raise RigfitError(f"{model.name} lists no GGUF quantizations to plan.")
     workers = cluster_workers(machines, int(rpc_constants()["default_port"]))
     planned = tuple(plan_option(model, opt, head, request, options, workers) for opt in chosen)
-    recommended, why = recommend(planned, head)
+    recommended, why = recommend(planned, head, facts.total_params)
     return Plan(
         model=_summary(model),
         hardware=machines,

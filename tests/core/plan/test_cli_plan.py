@@ -78,3 +78,17 @@ def test_table_shows_every_machine_command_for_a_cluster():
     assert "needs several machines" in text and "+1 RPC" in text
     assert "on b (rpc-worker): rpc-server -H b -p 50052 -c" in text
     assert "--rpc b:50052" in text
+
+
+def test_table_truncates_long_risk_titles_and_lists_the_recommended_risks():
+    from advisor.model.catalog import load_catalog_model
+
+    p = plan(load_catalog_model("minimax-m2.7"), machine(128, gpus=(nvidia(),)), PlanOptions(context=32768))
+    text = render(p)
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("Quant"))
+    table = lines[start + 1 : lines.index("", start)]
+    assert len(table) == len(p.options)
+    assert all(len(line) < 160 for line in table)
+    rec = p.option(p.recommended)
+    assert rec.risks and all(risk.title in text for risk in rec.risks)

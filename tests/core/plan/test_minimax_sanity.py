@@ -91,3 +91,29 @@ def test_plan_json_has_every_key_issue_4_lists():
         gpu[k] for k in ("weights_bytes", "kv_bytes", "compute_bytes", "output_bytes", "other_bytes")
     )
     assert set(opt["max_context"]) == {"f16", "q8_0"}
+
+
+def test_catalog_minimax_holds_the_same_sanity_cases():
+    from advisor.model.catalog import load_catalog_model
+
+    m = load_catalog_model("minimax-m2.7")
+    assert plan(m, machine(128, gpus=(nvidia(),)), CTX).option("UD-Q4_K_M").verdict is Verdict.EXPERTS_ON_CPU
+    laptop = plan(m, machine(16), CTX)
+    assert {o.verdict for o in laptop.options} <= {Verdict.DISK_STREAM, Verdict.IMPOSSIBLE}
+    assert plan(m, machine(512, gpus=(apple(512),), os="macos"), CTX).option("UD-Q6_K_XL").verdict is Verdict.UNIFIED
+    server = plan(m, machine(256), CTX)
+    assert server.option("BF16").verdict is Verdict.DISK_STREAM
+    # the risk engine runs inside plan(): M2.7 is not for commercial use without permission
+    assert server.model.licence_commercial == "not_allowed"
+    assert any(r.id.startswith("licence.") for r in server.option("UD-Q4_K_M").risks)
+
+
+def test_recommendation_prefers_the_faster_of_two_lossless_quants():
+    """On the 512 GB Mac BF16 only partly fits the GPU; Q8_0 is as good (quantize table) and fits: Q8_0 wins."""
+    from advisor.model.catalog import load_catalog_model
+
+    p = plan(load_catalog_model("minimax-m2.7"), machine(512, gpus=(apple(512),), os="macos"), CTX)
+    assert p.option("BF16").verdict is Verdict.PARTIAL_OFFLOAD
+    assert p.option("Q8_0").verdict is Verdict.UNIFIED
+    assert p.recommended == "Q8_0"
+    assert "usable speed" in p.recommended_reason
