@@ -72,6 +72,8 @@ class RpcCosts:
     round_trips_per_worker: int
     spread_low: float
     spread_high: float
+    slow_link_share: float = 0.25
+    overhead_source: str = ""
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,8 @@ def network_spec() -> NetworkSpec:
         round_trips_per_worker=int(rpc["round_trips_per_worker"]),
         spread_low=float(rpc["spread_low"]),
         spread_high=float(rpc["spread_high"]),
+        slow_link_share=float(rpc["slow_link_share"]),
+        overhead_source=str(rpc["overhead_source"]),
     )
     return NetworkSpec(links=links, default_link=str(data["default"]["link"]), costs=costs)
 
@@ -213,6 +217,10 @@ class ClusterSpeed:
     estimate: SpeedEstimate
     network: NetworkCost
     link: Link
+    #: The devices' own time at the middle of the range, without the network: per decoded token (empty context)
+    #: and per prompt token.
+    device_decode_seconds: float = 0.0
+    device_prefill_seconds: float = 0.0
 
 
 def cluster_speed(
@@ -278,7 +286,48 @@ def cluster_speed(
         decode_tps_at_context=band(at_context, net.decode_seconds, model.decode_spread),
         estimate_basis=basis,
     )
-    return ClusterSpeed(estimate, net, link)
+    return ClusterSpeed(
+        estimate,
+        net,
+        link,
+        device_decode_seconds=empty / model.decode_spread[1],
+        device_prefill_seconds=prefill_devices / model.prefill_spread[1],
+    )
+
+
+def network_risk(cluster: ClusterSpeed, embedding_length: int) -> Risk | None:
+    """A note when the network takes a large share of the time, with what the fastest preset link would give."""
+    spec = network_spec()
+    net = cluster.network
+    decode_total = cluster.device_decode_seconds + net.decode_seconds
+    prefill_total = cluster.device_prefill_seconds + net.prefill_seconds_per_token
+    decode_share = net.decode_seconds / decode_total if decode_total else 0.0
+    prefill_share = net.prefill_seconds_per_token / prefill_total if prefill_total else 0.0
+    if max(decode_share, prefill_share) < spec.costs.slow_link_share:
+        return None
+    fastest = max(spec.links.values(), key=lambda link: link.bytes_per_second)
+    better = ""
+    if fastest.bytes_per_second > cluster.link.bytes_per_second * 1.5:
+        quick = network_cost(embedding_length, net.workers, fastest, net.ubatch, spec.costs)
+        better = (
+            f" Over {fastest.label} it would be about "
+            f"{1 / (cluster.device_prefill_seconds + quick.prefill_seconds_per_token):.0f} prompt tokens/s and "
+            f"{1 / (cluster.device_decode_seconds + quick.decode_seconds):.1f} tokens/s decoding (middle estimates)."
+        )
+    return Risk(
+        id="rpc.network-bound",
+        severity=Severity.INFO,
+        title=f"The network takes {max(decode_share, prefill_share):.0%} of the time",
+        explanation=(
+            f"Between the machines, every token crosses {cluster.link.label} {2 * net.workers} times "
+            f"(hidden state in and out of each worker) with a round trip each. That is {decode_share:.0%} of the "
+            f"time per generated token and {prefill_share:.0%} of prompt processing, where a whole micro-batch of "
+            f"{net.ubatch} tokens crosses at once.{better}"
+        ),
+        remedy="Use the fastest link the machines share (a direct 10 GbE or USB4/Thunderbolt cable), or give your "
+        "measured figures with --link-gbps (iperf3) and --link-latency-ms (ping).",
+        source=f"{spec.costs.overhead_source}; {cluster.link.source}",
+    )
 
 
 # --------------------------------------------------------------------------------------------------- commands
@@ -362,10 +411,11 @@ def cluster_caveats() -> tuple[Risk, ...]:
     )
 
 
-def with_cluster_caveats(risks: Sequence[Risk]) -> tuple[Risk, ...]:
-    """The risk engine's risks plus the cluster caveats, most severe first (stable within a severity)."""
+def with_cluster_caveats(risks: Sequence[Risk], extra: Sequence[Risk] = ()) -> tuple[Risk, ...]:
+    """The risk engine's risks plus the cluster caveats and ``extra`` (this cluster's own notes), most severe
+    first (stable within a severity)."""
     known = {r.id for r in risks}
-    merged = [*risks, *(c for c in cluster_caveats() if c.id not in known)]
+    merged = [*risks, *(c for c in (*cluster_caveats(), *extra) if c.id not in known)]
     return tuple(sorted(merged, key=lambda r: -r.severity.rank))
 
 
@@ -394,8 +444,10 @@ def complete_cluster_option(
     if speed is None:
         return replace(option, machine_commands=commands)
     est = speed.estimate
+    note = network_risk(speed, facts.embedding_length)
     return replace(
         option,
+        risks=(*option.risks, note) if note else option.risks,
         machine_commands=commands,
         decode_tps=est.decode_tps,
         prefill_tps=est.prefill_tps,
@@ -416,6 +468,7 @@ __all__ = [
     "link_names",
     "machine_commands",
     "network_cost",
+    "network_risk",
     "network_spec",
     "parse_machine_spec",
     "rows_by_machine",

@@ -252,7 +252,7 @@ def plan_option(
     if clustered:  # rpc (issue 11): the caveats every cluster carries, with their sources
         from advisor.plan.cluster import with_cluster_caveats
 
-        risks = with_cluster_caveats(risks)
+        risks = with_cluster_caveats(risks, extra=result.risks)
     return replace(result, risks=risks)
 
 
