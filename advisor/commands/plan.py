@@ -53,6 +53,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     # --- end rpc
     parser.add_argument("--context", type=int, metavar="N", help="context length in tokens (default: up to 32768)")
     parser.add_argument("--kv-type", choices=KV_CHOICES, default="f16", help="KV cache type for K and V")
+    parser.add_argument(
+        "--flash-attn",
+        choices=("on", "off", "auto"),
+        default="auto",
+        help="flash attention as llama.cpp's -fa (auto: on); a quantized V cache needs it on",
+    )
     parser.add_argument("--quant", action="append", metavar="Q", help="plan only this quantization (repeatable)")
     parser.add_argument("--download-dir", metavar="DIR", help="where the files will be, for the command line")
     parser.add_argument("--json", action="store_true", help="print the plan as JSON (rigfit.plan/1)")
@@ -95,7 +101,8 @@ def load_machine(spec: str) -> Hardware:
     return replace(hardware, label=label, hostname=address or hardware.hostname)
 
 
-def machines(files: Sequence[str] | None) -> tuple[Hardware, ...]:
+def machines(files: Sequence[str] | None, download_dir: str | None = None) -> tuple[Hardware, ...]:
+    """The machines to plan for: the hardware files given, else this machine probed (disk = the download dir)."""
     if files:
         return tuple(load_machine(spec) for spec in files)
     try:
@@ -106,7 +113,7 @@ def machines(files: Sequence[str] | None) -> tuple[Hardware, ...]:
         raise RigfitError(
             "This build of Rigfit cannot probe the machine yet.", hint="Pass a hardware file with --hardware FILE."
         ) from exc
-    return (probe(),)
+    return (probe(disk_path=download_dir),)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -114,12 +121,13 @@ def run(args: argparse.Namespace) -> int:
 
     if args.context is not None and args.context <= 0:
         raise RigfitError(f"--context must be a positive number of tokens, not {args.context}.")
-    hardware = machines(args.hardware)
+    hardware = machines(args.hardware, args.download_dir)
     model = resolve(args.model)
     options = PlanOptions(
         context=args.context,
         kv_type_k=args.kv_type,
         kv_type_v=args.kv_type,
+        flash_attention={"on": True, "off": False}.get(args.flash_attn),
         quants=tuple(args.quant) if args.quant else None,
         download_dir=args.download_dir,
         link=args.link,
