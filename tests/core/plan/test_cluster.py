@@ -318,3 +318,28 @@ def test_cli_refuses_a_bad_link_figure_with_one_message(tmp_path, capsys):
     code = main(["plan", "minimax-m2.7", "--hardware", str(hw), "--hardware", str(hw), "--link-gbps", "-3"])
     err = capsys.readouterr().err
     assert code == 2 and err.startswith("rigfit: ") and "Traceback" not in err
+
+
+def test_a_slow_link_is_named_with_what_a_faster_one_gives():
+    pytest.importorskip("advisor.plan.speed")
+    llama = load_catalog_model("llama-3.3-70b-instruct")
+    boxes = [rtx3090_box("gpu-a"), rtx3090_box("gpu-b"), rtx3090_box("gpu-c")]
+    slow = plan(llama, boxes, PlanOptions(context=8192, quants=("Q4_K_M",), link="1gbe")).options[0]
+    note = next(r for r in slow.risks if r.id == "rpc.network-bound")
+    assert "1 Gigabit Ethernet 4 times" in note.explanation and "USB4" in note.explanation
+    fast = plan(llama, boxes, PlanOptions(context=8192, quants=("Q4_K_M",), link_gbps=100, link_latency_ms=0.01))
+    assert not any(r.id == "rpc.network-bound" for r in fast.options[0].risks)
+    assert fast.options[0].prefill_tps.mid > slow.prefill_tps.mid
+
+
+def test_a_worker_without_gpu_lends_its_cpu():
+    llama = load_catalog_model("llama-3.3-70b-instruct")
+    head = rtx3090_box("gpu-a", ram_gib=32)
+    worker = replace(rtx3090_box("big-ram", ram_gib=64), gpus=())
+    o = plan(llama, [head, worker], PlanOptions(context=8192, quants=("Q4_K_M",))).options[0]
+    assert o.verdict is Verdict.RPC_CLUSTER
+    assert [(r.device, r.kind, r.machine) for r in o.memory] == [
+        ("CPU", "cpu", None), ("RPC0", "cpu", "big-ram"), ("CUDA0", "gpu", None)]  # fmt: skip
+    assert o.memory[1].weights_bytes > o.memory[2].weights_bytes  # 60 GiB of RAM take the larger share
+    if o.decode_tps is not None:  # with the speed model: the worker's RAM bandwidth bounds the speed
+        assert o.decode_tps.mid < 5
