@@ -211,10 +211,13 @@ def render(result: Plan) -> str:
     widths = [max(len(str(r[i])) for r in (header, *rows)) for i in range(len(header))]
     for row in (header, *rows):
         lines.append("  ".join(str(cell).ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
-    lines.append("")
-    for o in result.options:
-        if o.verdict in (Verdict.IMPOSSIBLE, Verdict.DISK_STREAM):
-            lines.append(f"{o.quant}: {o.verdict_reason}.")
+    notes = [
+        f"{o.quant}: {o.verdict_reason}."
+        for o in result.options
+        if o.verdict in (Verdict.IMPOSSIBLE, Verdict.DISK_STREAM)
+    ]
+    if notes:
+        lines += ["", *notes]
     if result.recommended:
         rec = result.option(result.recommended)
         lines += ["", f"Recommended: {rec.quant}. {result.recommended_reason}"]
@@ -225,6 +228,7 @@ def render(result: Plan) -> str:
                     lines.append(f"    note: {cmd.note}")
         else:
             lines.append(f"  {rec.llama_cpp_command}")
+        lines.extend(f"  {line}" for line in memory_lines(rec))
         for risk in sorted(rec.risks, key=lambda r: -r.severity.rank):
             lines.append(f"  {risk.severity.value}: {risk.title}. {risk.remedy or ''}".rstrip())
     elif result.recommended_reason:
@@ -232,7 +236,27 @@ def render(result: Plan) -> str:
     return "\n".join(lines)
 
 
+def memory_lines(opt: OptionPlan) -> list[str]:
+    """One line per device: what it holds out of what it has (GiB)."""
+    out = []
+    for row in opt.memory:
+        if not row.total_bytes:
+            continue
+        where = f"{row.device} on {row.machine}" if row.machine else row.device
+        have = f" of {row.capacity_bytes / 2**30:.1f}" if row.capacity_bytes else ""
+        parts = [
+            f"weights {row.weights_bytes / 2**30:.1f}",
+            f"KV {row.kv_bytes / 2**30:.1f}",
+            f"compute {(row.compute_bytes + row.output_bytes) / 2**30:.1f}",
+            f"reserve {row.other_bytes / 2**30:.1f}",
+        ]
+        if row.mapped_weights_bytes:
+            parts.append(f"{row.mapped_weights_bytes / 2**30:.1f} of the weights memory-mapped")
+        out.append(f"{where}: {row.total_bytes / 2**30:.1f}{have} GiB ({', '.join(parts)})")
+    return out
+
+
 def _machine_words(hw: Hardware) -> str:
-    ram = f"{hw.memory.total_bytes / 2**30:.0f} GiB RAM"
+    ram = f"{hw.memory.total_bytes / 2**30:.3g} GiB RAM"
     gpus = ", ".join(g.name for g in hw.gpus)
     return f"{gpus} + {ram}" if gpus else ram

@@ -25,6 +25,8 @@ def test_table_reads_at_a_glance():
     assert "streams from disk" in next(line for line in lines if line.startswith("BF16 "))
     assert f"Recommended: {p.recommended}" in text
     assert p.option(p.recommended).llama_cpp_command in text
+    gpu = p.option(p.recommended).memory[1]
+    assert f"CUDA0: {gpu.total_bytes / 2**30:.1f} of {gpu.capacity_bytes / 2**30:.1f} GiB (weights" in text
 
 
 def test_cli_reads_hardware_file_and_reports_missing_model_resolver_or_model(tmp_path, capsys):
