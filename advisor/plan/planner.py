@@ -240,7 +240,19 @@ def plan_option(
         tensor_types=option.tensor_types or facts.tensor_types,
         machine_commands=_machine_commands(layout, workers, shell_command(argv)) if clustered else (),
     )
+    # --- rpc (issue 11): a cluster's speed with its network hops and every machine's command (advisor/plan/cluster.py)
+    if clustered:
+        from advisor.plan.cluster import complete_cluster_option
+
+        result = complete_cluster_option(
+            result, facts, head=hardware, workers=workers, request=request, options=options
+        )
+    # --- end rpc
     risks = _risks_for(model, option, hardware, result, request)
+    if clustered:  # rpc (issue 11): the caveats every cluster carries, with their sources
+        from advisor.plan.cluster import with_cluster_caveats
+
+        risks = with_cluster_caveats(risks, extra=result.risks)
     return replace(result, risks=risks)
 
 
