@@ -141,8 +141,8 @@ class DetailPane(QWidget):
         layout.addLayout(head)
         layout.addWidget(self.summary)
         layout.addWidget(memory_box)
+        layout.addWidget(command_group)  # the command before the (long) risks: it is what the user came for
         layout.addWidget(risks_box)
-        layout.addWidget(command_group)
         layout.addStretch(1)
         self.show_option(None, None)
 

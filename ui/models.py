@@ -126,7 +126,7 @@ class OptionsTableModel(QAbstractTableModel):
             if column is Column.QUANT and self._recommended(opt):
                 return self._plan.recommended_reason if self._plan else None
             if column is Column.RISK and opt.risks:
-                return "\n".join(f"• {r.title}" for r in opt.risks)
+                return "\n".join(f"• {r.title}" for r in sorted(opt.risks, key=lambda r: -r.severity.rank))
             return None
         if role == Qt.ItemDataRole.FontRole and column is Column.QUANT and self._recommended(opt):
             font = QFont()
@@ -157,7 +157,8 @@ class OptionsTableModel(QAbstractTableModel):
         worst = opt.worst_severity
         if worst is None:
             return "None"
-        return next(r.title for r in opt.risks if r.severity is worst)
+        title = next(r.title for r in opt.risks if r.severity is worst)
+        return title.split(": ", 1)[0]  # "Not for commercial use without permission: <licence>": the tooltip has it all
 
     def _sort_key(self, opt: OptionPlan, column: Column) -> Any:
         if column is Column.SIZE:

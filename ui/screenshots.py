@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 GiB = 2**30
-SIZE = (1280, 860)
+SIZE = (1400, 1180)
 WIZARD_SIZE = (900, 680)
 
 
