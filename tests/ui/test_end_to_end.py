@@ -31,6 +31,7 @@ from ui.wizard import SetupWizard  # noqa: E402
 
 
 def _throttled_files(hub, size: int, rate: float, *, shards: int = 1) -> DownloadSpec:
+    """Files the loopback Hub sends slowly (it sleeps after each 256 KiB chunk, so use several chunks)."""
     repo = hub.add_repo("org/Slow-GGUF")
     files = []
     for n in range(1, shards + 1):
@@ -71,7 +72,7 @@ def test_gui_keeps_painting_during_a_slow_download(hub, qtbot, tmp_path: Path) -
 
 
 def test_pause_stops_and_resume_finishes(hub, qtbot, tmp_path: Path) -> None:
-    spec = replace(_throttled_files(hub, 256 * 1024, 300_000, shards=3), dest=str(tmp_path))
+    spec = replace(_throttled_files(hub, 1024 * 1024, 1_000_000, shards=3), dest=str(tmp_path))
     row = DownloadRow(spec)
     qtbot.addWidget(row)
     row.start()
@@ -90,11 +91,11 @@ def test_pause_stops_and_resume_finishes(hub, qtbot, tmp_path: Path) -> None:
 
 
 def test_cancel_deletes_the_partial_files(hub, qtbot, tmp_path: Path) -> None:
-    spec = replace(_throttled_files(hub, 256 * 1024, 150_000, shards=3), dest=str(tmp_path))
+    spec = replace(_throttled_files(hub, 1024 * 1024, 700_000, shards=3), dest=str(tmp_path))
     row = DownloadRow(spec)
     qtbot.addWidget(row)
     row.start()
-    qtbot.waitUntil(lambda: row.last_progress is not None and row.last_progress.done > 20_000, timeout=10_000)
+    qtbot.waitUntil(lambda: row.last_progress is not None and row.last_progress.done > 0, timeout=10_000)
     row.cancel_button.click()
     qtbot.waitUntil(lambda: "deleted" in row.status.text(), timeout=10_000)
     assert row.state == "cancelled"
@@ -184,13 +185,16 @@ def test_a_paused_download_resumes_at_the_next_launch(hub, qtbot, tmp_path: Path
 
     from ui.downloads import DownloadsPanel
 
-    spec = ggufs.GGUFSpec(arch="llama", name="Tiny Resume", n_layers=2, n_vocab=256, license="apache-2.0")
+    # big enough (about 2 MB) that the throttled Hub is still sending when the app "closes"
+    spec = ggufs.GGUFSpec(
+        arch="llama", name="Tiny Resume", n_layers=2, n_embd=128, n_ff=512, n_vocab=256, license="apache-2.0"
+    )
     repo = hub.add_repo("org/Tiny-Resume-GGUF", card_data={"license": "apache-2.0"})
     (tmp_path / "src").mkdir()
     sources = ggufs.write_gguf(tmp_path / "src" / "Tiny-Resume-Q8_0.gguf", spec, split_max_tensors=4)
     for p in sources:
         entry = repo.add_file(p.name, disk_path=p)
-        hub.faults[entry.path] = Fault(bytes_per_second=150_000)
+        hub.faults[entry.path] = Fault(bytes_per_second=500_000)
     from advisor.model.resolve import resolve_model
 
     model = resolve_model("org/Tiny-Resume-GGUF")
@@ -204,6 +208,7 @@ def test_a_paused_download_resumes_at_the_next_launch(hub, qtbot, tmp_path: Path
     qtbot.waitUntil(lambda: row.last_progress is not None and row.last_progress.done > 0, timeout=10_000)
     first.pause_all()  # what closing the window does
     qtbot.waitUntil(lambda: row.state == "paused", timeout=20_000)
+    assert not all((dest / f.path).exists() for f in option.files)  # really interrupted
     saved = first.remember_pending(st.Settings())
     st.save(saved)
     hub.faults.clear()
