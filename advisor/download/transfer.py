@@ -22,7 +22,9 @@ import errno
 import hashlib
 import json
 import os
+import queue
 import re
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -207,74 +209,76 @@ def fetch_file(
     if state is None:
         state = PartialState(target.repo_id, target.file.path, target.revision, size, expected, url)
         _write_state(target.state_path, state)  # before the first byte: a .part with a state is ours
-    fd = os.open(part, os.O_RDWR | os.O_CREAT, 0o644)
+    fd = os.open(part, os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o644)
+    writer: _PartWriter | None = None
     try:
         hasher = hashlib.sha256()
-        offset = status.kept_bytes
-        os.ftruncate(fd, offset)
-        if offset:
-            on_phase("verifying", f"Re-reading the {file_size(offset)} of {final.name} saved earlier")
-            _hash_prefix(fd, offset, hasher, should_stop)
-        on_bytes(offset)  # kept bytes are on disk, not fetched: reported before the downloading phase begins
+        kept = status.kept_bytes
+        os.ftruncate(fd, kept)
+        if kept:
+            on_phase("verifying", f"Re-reading the {file_size(kept)} of {final.name} saved earlier")
+            _hash_prefix(fd, kept, hasher, should_stop)
+        writer = _PartWriter(fd, target, kept, hasher)
+        on_bytes(kept)  # kept bytes are on disk, not fetched: reported before the downloading phase begins
         on_phase("downloading", f"Downloading {final.name}")
         failures = 0
-        while offset < size:
+        while writer.received < size:
             if should_stop():
                 raise TransferStopped
-            received_before = offset
+            received_before = writer.received
             try:
                 with hub.open_file_stream(
                     target.repo_id,
                     target.file.path,
                     url,
-                    offset,
+                    writer.received,
                     explicit_token=target.token,
                     timeout_s=retry.timeout_s,
                 ) as stream:
                     if stream is None:  # 416: the remote file is shorter than the plan says
                         raise _changed_since_plan(target, "its size")
                     _check_identity(target, stream)
-                    changed = _other_version(state, stream)
-                    if changed or stream.start != offset:
+                    if _other_version(state, stream) or stream.start != writer.received:
                         # Another version than the partial's, or a server that ignored Range: restart from zero
                         # rather than splice two versions.
-                        offset, hasher = 0, hashlib.sha256()
-                        os.ftruncate(fd, 0)
+                        writer.restart()
                         on_bytes(0)
-                    if offset == 0 and (state.etag, state.commit) != (stream.etag, stream.commit):
+                    if writer.received == 0 and (state.etag, state.commit) != (stream.etag, stream.commit):
                         state = PartialState(
                             target.repo_id, target.file.path, target.revision, size, expected, url,
                             stream.etag, stream.commit,
                         )  # fmt: skip
                         _write_state(target.state_path, state)
-                    if stream.start != offset:
+                    if stream.start != writer.received:
                         continue  # this body starts elsewhere: ask again from zero
                     for chunk in stream.chunks():
-                        if offset + len(chunk) > size:
+                        if writer.received + len(chunk) > size:
                             raise _changed_since_plan(target, "its size")
-                        _write_all(fd, chunk, offset, target)
-                        hasher.update(chunk)
-                        offset += len(chunk)
-                        on_bytes(offset)
+                        writer.put(chunk)
+                        on_bytes(writer.received)
                         if should_stop():
                             raise TransferStopped
-                    if offset < size:
+                    if writer.received < size:
                         raise hub.TransientHubError("the server ended the body early")
             except hub.TransientHubError as exc:
-                failures = 1 if offset > received_before else failures + 1
+                writer.sync()
+                failures = 1 if writer.received > received_before else failures + 1
                 if failures >= retry.attempts:
                     raise DownloadError(
                         f"Downloading {target.file.path} failed {failures} times in a row ({exc}). "
-                        f"The {file_size(offset)} received so far are kept in {part}.",
+                        f"The {file_size(writer.received)} received so far are kept in {part}.",
                         hint="Check the network and start the download again: it resumes where it stopped.",
                     ) from exc
                 delay = retry.delay(failures)
                 on_phase("downloading", f"Connection problem ({exc}); retrying in {delay:.0f} s")
                 _sleep_unless_stopped(delay, should_stop)
 
+        writer.sync()
         on_phase("verifying", f"Verifying {final.name}")
-        digest = hasher.hexdigest()
+        digest = writer.hasher.hexdigest()
         if expected is not None and digest != expected:
+            writer.close()
+            writer = None
             os.close(fd)
             fd = -1
             _remove_quietly(part)
@@ -285,13 +289,100 @@ def fetch_file(
                 hint="Start the download again; if it keeps happening, the mirror or a proxy is altering the file.",
             )
         os.fsync(fd)
+    except BaseException:
+        nothing_saved = writer is None or writer.received == 0
+        if writer is not None:
+            writer.close()  # everything received is on disk before the file is closed (a pause keeps it all)
+            writer = None
+        if fd >= 0:
+            os.close(fd)
+            fd = -1
+        if nothing_saved and part.is_file() and part.stat().st_size == 0:  # leave no empty partial behind
+            _remove_quietly(part)
+            _remove_quietly(target.state_path)
+        raise
     finally:
+        if writer is not None:
+            writer.close()
         if fd >= 0:
             os.close(fd)
     os.replace(part, final)
     _remove_quietly(target.state_path)
     _fsync_dir(final.parent)
     return True
+
+
+class _PartWriter:
+    """Appends to the partial file and hashes on a worker thread, so the socket is read while the disk writes.
+
+    ``os.write`` and ``hashlib`` release the GIL, so the two overlap with receiving. ``received`` counts the bytes
+    handed over (the offset the next ``Range`` asks from once ``sync()`` has run); ``sync()`` waits until they are
+    all written and hashed and re-raises a write failure (``DiskFullError``) in the caller's thread.
+    """
+
+    #: Ask the OS to start writing back every this many bytes, so the final fsync is short and a 50 GB file
+    #: does not fill the page cache with dirty pages.
+    WRITEBACK_EVERY = 64 * 1024 * 1024
+
+    def __init__(self, fd: int, target: FileTarget, offset: int, hasher) -> None:
+        self._fd = fd
+        self._target = target
+        self.hasher = hasher
+        self.received = offset
+        self._written = offset
+        self._flushed = offset
+        self._error: BaseException | None = None
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=64)
+        os.lseek(fd, offset, os.SEEK_SET)
+        self._thread = threading.Thread(target=self._run, name="rigfit-part-writer", daemon=True)
+        self._thread.start()
+
+    def put(self, data: bytes) -> None:
+        if self._error is not None:
+            self.sync()
+        self._queue.put(data)
+        self.received += len(data)
+
+    def sync(self) -> None:
+        self._queue.join()
+        if self._error is not None:
+            raise self._error
+
+    def restart(self) -> None:
+        """Drop everything: the partial becomes empty and the hash starts again."""
+        self.sync()
+        os.ftruncate(self._fd, 0)
+        os.lseek(self._fd, 0, os.SEEK_SET)
+        self.hasher = hashlib.sha256()
+        self.received = self._written = self._flushed = 0
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+
+    def _run(self) -> None:
+        while (data := self._queue.get()) is not None:
+            try:
+                if self._error is None:
+                    _write_all(self._fd, data, self._written, self._target)
+                    self.hasher.update(data)
+                    self._written += len(data)
+                    if self._written - self._flushed >= self.WRITEBACK_EVERY:
+                        _start_writeback(self._fd, self._flushed, self._written - self._flushed)
+                        self._flushed = self._written
+            except BaseException as exc:  # handed to the receiving thread by sync()
+                self._error = exc
+            finally:
+                self._queue.task_done()
+        self._queue.task_done()
+
+
+def _start_writeback(fd: int, offset: int, length: int) -> None:
+    """Start writing a written range to disk without waiting (Linux: fadvise DONTNEED does that)."""
+    advise = getattr(os, "posix_fadvise", None)
+    if advise is not None:
+        with contextlib.suppress(OSError):
+            advise(fd, offset, length, os.POSIX_FADV_DONTNEED)
 
 
 def discard_partial(target: FileTarget) -> int:
