@@ -68,7 +68,8 @@ class CancelToken:
         with self._lock:
             return self._requested
 
-    def __bool__(self) -> bool:
+    def is_set(self) -> bool:
+        """Whether a stop was asked (no ``__bool__``: ``token or default`` must not drop an unset token)."""
         return self.requested is not None
 
 
@@ -308,7 +309,7 @@ def download(
     raise a ``RigfitError`` (``DiskFullError``, ``ChecksumMismatchError``, ``GatedRepoError`` ...) after a final
     ``FAILED`` progress event with the same message.
     """
-    token = cancel or CancelToken()
+    token = cancel if cancel is not None else CancelToken()
     meter = _Meter(request, progress)
     if not request.files:
         raise DownloadError("Nothing to download: the file list is empty.")
@@ -326,7 +327,7 @@ def download(
                     target,
                     on_bytes=meter.bytes_on_disk,
                     on_phase=lambda state, message: meter.phase(DownloadState(state), message),
-                    should_stop=lambda: bool(token),
+                    should_stop=token.is_set,
                     retry=retry or RetryPolicy(),
                 )
                 if not fetched:
