@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import re
 from pathlib import Path
 
 from advisor.download.job import DownloadRequest
@@ -36,4 +37,5 @@ def leftovers(dest: Path) -> list[str]:
 
 def resolve_gets(hub: HubServer, path: str) -> list[str | None]:
     """The Range header of every GET of ``path`` on the Hub origin (not the CDN), in order."""
-    return [rng for method, p, rng in hub.requests if method == "GET" and p.endswith(f"/resolve/main/{path}")]
+    pattern = re.compile(rf"/resolve/[^/]+/{re.escape(path)}$")  # any revision: main or a pinned commit
+    return [rng for method, p, rng in hub.requests if method == "GET" and pattern.search(p)]
