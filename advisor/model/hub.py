@@ -74,21 +74,67 @@ class FileStream:
     that serves the bytes knows neither.
     """
 
-    def __init__(self, response, start: int, total_size: int | None, etag: str | None, commit: str | None):
+    #: Largest read handed to the socket at once on the direct path (see ``chunks``).
+    READ_SIZE = 1 << 20
+
+    def __init__(
+        self,
+        response,
+        start: int,
+        total_size: int | None,
+        etag: str | None,
+        commit: str | None,
+        read_timeout_s: float | None = None,
+    ):
         self._response = response
         self.start = start
         self.total_size = total_size
         self.etag = etag
         self.commit = commit
+        self._read_timeout_s = read_timeout_s
 
     def chunks(self) -> Iterator[bytes]:
-        """The body as the socket delivers it; a dropped connection or a timeout is a ``TransientHubError``."""
+        """The body as the socket delivers it; a dropped connection or a timeout is a ``TransientHubError``.
+
+        The HTTP client parses every 64 KiB socket read as an HTTP event, which on a fast link costs more CPU than
+        hashing and writing together (on loopback it halves the throughput). For a plain fixed-length body, once
+        the client has handed over the bytes it had already buffered with the headers (its first chunk), the rest
+        is read from the connection's own socket (the ``network_stream`` response extension) in large reads, never
+        past ``Content-Length``. The connection is then closed rather than reused. Anything else (chunked or
+        compressed bodies, HTTP/2, no extension) stays on the client's ordinary path.
+        """
         import httpx2
 
+        length_text = self._response.headers.get("Content-Length", "")
+        direct = (
+            length_text.isdigit()
+            and "Transfer-Encoding" not in self._response.headers
+            and self._response.headers.get("Content-Encoding", "identity") == "identity"
+            and self._response.http_version == "HTTP/1.1"
+            and self._response.extensions.get("network_stream") is not None
+        )
+        iterator = self._response.iter_raw()
         try:
-            yield from self._response.iter_raw()
+            if not direct:
+                yield from iterator
+                return
+            remaining = int(length_text)
+            first = next(iterator, b"")
+            remaining -= len(first)
+            if first:
+                yield first
         except httpx2.TransportError as exc:
             raise TransientHubError(f"the connection broke: {exc or type(exc).__name__}") from exc
+        stream = self._response.extensions["network_stream"]
+        while remaining > 0:
+            try:
+                data = stream.read(min(self.READ_SIZE, remaining), self._read_timeout_s)
+            except Exception as exc:  # the transport's own read/timeout errors: the connection is gone either way
+                raise TransientHubError(f"the connection broke: {exc or type(exc).__name__}") from exc
+            if not data:
+                raise TransientHubError("the connection closed before the whole body arrived")
+            remaining -= len(data)
+            yield data
 
 
 def _strip_etag(value: str | None) -> str | None:
@@ -167,7 +213,7 @@ def open_file_stream(
         else:
             length = response.headers.get("Content-Length", "")
             total = int(length) if length.isdigit() else None
-        yield FileStream(response, body_start, total, etag, commit)
+        yield FileStream(response, body_start, total, etag, commit, read_timeout_s=timeout_s)
     finally:
         response.close()
 
