@@ -313,16 +313,18 @@ def fetch_file(
 
 
 class _PartWriter:
-    """Appends to the partial file and hashes on a worker thread, so the socket is read while the disk writes.
+    """Appends to the partial file on one worker thread and hashes on another, so the socket is read meanwhile.
 
-    ``os.write`` and ``hashlib`` release the GIL, so the two overlap with receiving. ``received`` counts the bytes
-    handed over (the offset the next ``Range`` asks from once ``sync()`` has run); ``sync()`` waits until they are
-    all written and hashed and re-raises a write failure (``DiskFullError``) in the caller's thread.
+    ``os.write`` and ``hashlib`` release the GIL, so writing, hashing and receiving overlap. ``received`` counts the
+    bytes handed over (the offset the next ``Range`` asks from once ``sync()`` has run); ``sync()`` waits until they
+    are all written and hashed and re-raises a write failure (``DiskFullError``) in the caller's thread. The hash
+    may run ahead of a failed write: a failure ends the transfer, and a resume re-hashes what is on disk.
     """
 
     #: Ask the OS to start writing back every this many bytes, so the final fsync is short and a 50 GB file
     #: does not fill the page cache with dirty pages.
     WRITEBACK_EVERY = 64 * 1024 * 1024
+    QUEUE_CHUNKS = 64
 
     def __init__(self, fd: int, target: FileTarget, offset: int, hasher) -> None:
         self._fd = fd
@@ -332,19 +334,26 @@ class _PartWriter:
         self._written = offset
         self._flushed = offset
         self._error: BaseException | None = None
-        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=64)
+        self._write_queue: queue.Queue[bytes | None] = queue.Queue(maxsize=self.QUEUE_CHUNKS)
+        self._hash_queue: queue.Queue[bytes | None] = queue.Queue(maxsize=self.QUEUE_CHUNKS)
         os.lseek(fd, offset, os.SEEK_SET)
-        self._thread = threading.Thread(target=self._run, name="rigfit-part-writer", daemon=True)
-        self._thread.start()
+        self._threads = [
+            threading.Thread(target=self._write_loop, name="rigfit-part-writer", daemon=True),
+            threading.Thread(target=self._hash_loop, name="rigfit-part-hasher", daemon=True),
+        ]
+        for thread in self._threads:
+            thread.start()
 
     def put(self, data: bytes) -> None:
         if self._error is not None:
             self.sync()
-        self._queue.put(data)
+        self._write_queue.put(data)
+        self._hash_queue.put(data)
         self.received += len(data)
 
     def sync(self) -> None:
-        self._queue.join()
+        self._write_queue.join()
+        self._hash_queue.join()
         if self._error is not None:
             raise self._error
 
@@ -357,15 +366,16 @@ class _PartWriter:
         self.received = self._written = self._flushed = 0
 
     def close(self) -> None:
-        self._queue.put(None)
-        self._thread.join()
+        self._write_queue.put(None)
+        self._hash_queue.put(None)
+        for thread in self._threads:
+            thread.join()
 
-    def _run(self) -> None:
-        while (data := self._queue.get()) is not None:
+    def _write_loop(self) -> None:
+        while (data := self._write_queue.get()) is not None:
             try:
                 if self._error is None:
                     _write_all(self._fd, data, self._written, self._target)
-                    self.hasher.update(data)
                     self._written += len(data)
                     if self._written - self._flushed >= self.WRITEBACK_EVERY:
                         _start_writeback(self._fd, self._flushed, self._written - self._flushed)
@@ -373,8 +383,14 @@ class _PartWriter:
             except BaseException as exc:  # handed to the receiving thread by sync()
                 self._error = exc
             finally:
-                self._queue.task_done()
-        self._queue.task_done()
+                self._write_queue.task_done()
+        self._write_queue.task_done()
+
+    def _hash_loop(self) -> None:
+        while (data := self._hash_queue.get()) is not None:
+            self.hasher.update(data)
+            self._hash_queue.task_done()
+        self._hash_queue.task_done()
 
 
 def _start_writeback(fd: int, offset: int, length: int) -> None:
