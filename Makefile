@@ -4,8 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_TEST := $(VENV)/.installed-test
+STAMP_PKG := $(VENV)/.installed-package
 
-.PHONY: run test lint format bench screenshots package clean
+.PHONY: run test lint format bench screenshots package package-selftest clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +33,18 @@ lint: $(STAMP_TEST)
 format: $(STAMP_TEST)
 	$(BIN)/ruff format advisor ui tests benchmarks packaging
 	$(BIN)/ruff check --fix advisor ui tests benchmarks packaging
+
+$(STAMP_PKG): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test,package]'
+	touch $@ $(STAMP_TEST) $(STAMP_RUN)
+
+# A one-folder bundle for this OS in dist/Rigfit (see docs/packaging.md for Windows and macOS).
+package: $(STAMP_PKG)
+	$(BIN)/pyinstaller --noconfirm --clean --log-level WARN --distpath dist --workpath build/pyinstaller packaging/rigfit.spec
+
+# Runs the frozen executable's self-test: window offscreen, probe, plan MiniMax M2.7 from the catalog.
+package-selftest: package
+	QT_QPA_PLATFORM=offscreen dist/Rigfit/rigfit-debug --self-test
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .ruff_cache

@@ -28,6 +28,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Will this model run on my machine? Run without arguments to open the app.",
     )
     parser.add_argument("--version", action="version", version=f"rigfit {advisor.__version__}")
+    parser.add_argument(
+        "--self-test", action="store_true", help="open the app offscreen, probe, plan MiniMax M2.7, exit 0 if all works"
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in _command_modules():
         module = importlib.import_module(f"advisor.commands.{name}")
@@ -49,8 +52,19 @@ def _open_app(argv: Sequence[str]) -> int:
     return gui_main(list(argv))
 
 
+def _self_test() -> int:
+    try:
+        from ui.selftest import run_self_test
+    except ImportError as exc:
+        print(f"rigfit: self-test needs the desktop app's Qt libraries ({exc})", file=sys.stderr)
+        return 2
+    return run_self_test()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list == ["--self-test"]:
+        return _self_test()
     if not args_list or args_list[0].startswith("--gui-"):
         return _open_app(args_list)
     parser = build_parser()

@@ -25,6 +25,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.setApplicationName("Rigfit")
     app.setOrganizationName("Rigfit")
     window = MainWindow()
+    from ui.startup_probe import install_if_requested
+
+    install_if_requested(window)
     window.show()
     return app.exec()
 

@@ -1,0 +1,1 @@
+"""Tests of the model layer: GGUF headers, facts, Hub repos, name resolution."""
