@@ -104,7 +104,7 @@ def format_duration(seconds: float | None) -> str:
 
 
 class _ProgressBar:
-    """One redrawn line on a terminal; on a pipe, a line on each state change and every few seconds."""
+    """One redrawn line on a terminal; on a pipe, a line on each new state or message and every few seconds."""
 
     WIDTH = 28
     PIPE_INTERVAL_S = 5.0
@@ -114,6 +114,7 @@ class _ProgressBar:
         self._tty = stream.isatty()
         self._last_line = 0.0
         self._last_state = None
+        self._last_message = ""
         self._drawn = False
 
     def __call__(self, p) -> None:  # p: DownloadProgress
@@ -129,10 +130,12 @@ class _ProgressBar:
         if self._tty:
             self._stream.write("\r" + line[:160].ljust(100))
             self._drawn = True
-        elif p.state != self._last_state or now - self._last_line >= self.PIPE_INTERVAL_S:
+        elif (p.state, p.message) != (self._last_state, self._last_message) or (
+            now - self._last_line >= self.PIPE_INTERVAL_S
+        ):
             self._stream.write(line + (f"  {p.message}" if p.message else "") + "\n")
             self._last_line = now
-        self._last_state = p.state
+        self._last_state, self._last_message = p.state, p.message
         self._stream.flush()
 
     def close(self) -> None:

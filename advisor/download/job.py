@@ -208,6 +208,8 @@ class _Meter:
         now = time.monotonic()
         with self._lock:
             if self.state is DownloadState.DOWNLOADING and file_done > self.file_done:
+                if self._last_byte_at is not None and now - self._last_byte_at > RATE_WINDOW_S:
+                    self._samples.clear()  # after a long pause (a stall, re-reading a partial) measure afresh
                 self.fetched += file_done - self.file_done
                 self._last_byte_at = now
                 if not self._samples or now - self._samples[-1][0] >= 0.05:
@@ -219,9 +221,6 @@ class _Meter:
         with self._lock:
             changed = state is not self.state
             self.state, self.message = state, message
-            if changed:
-                self._samples.clear()  # a new phase: the rate starts afresh
-                self._last_byte_at = None
             self._emit(time.monotonic(), force=changed)
 
     def heartbeat(self) -> None:

@@ -223,3 +223,20 @@ def test_stalled_connection_reports_no_rate_and_no_eta(
 def test_empty_request_is_an_error(dest: Path) -> None:
     with pytest.raises(DownloadError, match="empty"):
         download(request_for(dest))
+
+
+def test_rate_carries_over_from_one_shard_to_the_next(hub: HubServer, repo: HubRepo, dest: Path) -> None:
+    one, two = payload(1_500_000, 9), payload(1_500_000, 10)
+    repo.add_file("s-00001-of-00002.gguf", one)
+    repo.add_file("s-00002-of-00002.gguf", two)
+    for name in ("s-00001-of-00002.gguf", "s-00002-of-00002.gguf"):
+        hub.faults[name] = Fault(bytes_per_second=2_000_000)
+    events = []
+    download(
+        request_for(dest, repo_file("s-00001-of-00002.gguf", one), repo_file("s-00002-of-00002.gguf", two)),
+        progress=events.append,
+        retry=FAST_RETRY,
+    )
+    second = [e for e in events if e.file_index == 2 and e.state is DownloadState.DOWNLOADING]
+    assert second and second[0].rate_bps, "the rate restarted from nothing at the second shard"
+    assert events[-1].done == len(one) + len(two)
