@@ -23,6 +23,7 @@ from advisor.download.transfer import FileTarget, RetryPolicy, TransferStopped
 from advisor.errors import DiskFullError, DownloadError, RigfitError
 from advisor.format import file_size
 from advisor.model.types import QuantOption, RepoFile
+from advisor.plan.types import OptionPlan
 
 #: Never start a download that would leave less than this free (plus 1 % of the bytes to fetch).
 DISK_MARGIN_BYTES = 256 * 1024 * 1024
@@ -86,14 +87,15 @@ class DownloadRequest:
         cls,
         repo_id: str,
         revision: str | None,
-        option: QuantOption,
+        option: QuantOption | OptionPlan,
         dest_dir: Path,
         *,
         include_companions: bool = False,
         token: str | None = None,
     ) -> DownloadRequest:
-        """All shards of a quant option (and its companions when asked), exactly as the plan lists them."""
-        files = option.files + (option.companions if include_companions else ())
+        """All shards of a quant option or plan option (and a quant option's companions when asked), as listed."""
+        companions = getattr(option, "companions", ()) if include_companions else ()
+        files = tuple(option.files) + tuple(companions)
         return cls(repo_id, revision or "main", tuple(files), Path(dest_dir), token)
 
     @property

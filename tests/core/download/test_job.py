@@ -240,3 +240,20 @@ def test_rate_carries_over_from_one_shard_to_the_next(hub: HubServer, repo: HubR
     second = [e for e in events if e.file_index == 2 and e.state is DownloadState.DOWNLOADING]
     assert second and second[0].rate_bps, "the rate restarted from nothing at the second shard"
     assert events[-1].done == len(one) + len(two)
+
+
+def test_requests_take_the_plan_option_files_as_listed(tmp_path: Path) -> None:
+    from advisor.model.types import QuantOption
+    from advisor.plan.types import OptionPlan, Verdict
+
+    shards = (repo_file("Q4/a-00001-of-00002.gguf", b"a"), repo_file("Q4/a-00002-of-00002.gguf", b"bb"))
+    mmproj = repo_file("mmproj-F16.gguf", b"ccc")
+    option = QuantOption(quant="Q4", files=shards, size_bytes=3, companions=(mmproj,))
+    plain = job.DownloadRequest.for_option(REPO_ID, None, option, tmp_path)
+    assert plain.files == shards and plain.revision == "main" and plain.total_bytes == 3
+    assert job.DownloadRequest.for_option(REPO_ID, "abc", option, tmp_path, include_companions=True).files == (
+        *shards,
+        mmproj,
+    )
+    planned = OptionPlan(quant="Q4", files=shards, size_bytes=3, verdict=Verdict.CPU, verdict_reason="")
+    assert job.DownloadRequest.for_option(REPO_ID, "abc", planned, tmp_path, include_companions=True).files == shards
