@@ -198,7 +198,11 @@ def fetch_file(
     size = target.file.size_bytes
     if status.complete:
         on_phase("verifying", f"Checking {final.name}, which is already there")
-        if expected is None or _hash_file(final, size, on_phase, should_stop, final.name) == expected:
+        if expected is None or known_verified(final, expected):
+            on_bytes(size)
+            return False
+        if _hash_file(final, size, on_phase, should_stop, final.name) == expected:
+            remember_verified(final, expected)
             on_bytes(size)
             return False
         raise _occupied(final, target)
@@ -309,7 +313,59 @@ def fetch_file(
     os.replace(part, final)
     _remove_quietly(target.state_path)
     _fsync_dir(final.parent)
+    if expected is not None:
+        remember_verified(final, expected)
     return True
+
+
+# -- files verified earlier ----------------------------------------------------------------------------------
+# Re-running a finished download must not re-read 140 GB. After a file is verified, its path, size, mtime and
+# inode are recorded in the user's cache folder (not in the download folder); a file whose stat still matches
+# the record is taken as verified. Any change to the file (or a lost cache) means it is hashed again.
+
+VERIFIED_CACHE = "verified-downloads.json"
+
+
+def _verified_cache_path() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("rigfit", appauthor=False)) / VERIFIED_CACHE
+
+
+def _fingerprint(path: Path, sha256: str) -> dict[str, object]:
+    st = path.stat()
+    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "inode": st.st_ino, "sha256": sha256}
+
+
+def _load_verified() -> dict[str, dict[str, object]]:
+    try:
+        data = json.loads(_verified_cache_path().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def known_verified(path: Path, sha256: str) -> bool:
+    """Whether ``path`` was verified against ``sha256`` and has not changed since."""
+    record = _load_verified().get(str(path.resolve()))
+    try:
+        return record == _fingerprint(path, sha256)
+    except OSError:
+        return False
+
+
+def remember_verified(path: Path, sha256: str) -> None:
+    """Record a verified file (a cache: failures to write it are ignored)."""
+    cache = _verified_cache_path()
+    records = {key: value for key, value in _load_verified().items() if Path(key).exists()}
+    try:
+        records[str(path.resolve())] = _fingerprint(path, sha256)
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_name(f"{cache.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(records, indent=0), encoding="utf-8")
+        os.replace(tmp, cache)
+    except OSError:
+        pass
 
 
 class _PartWriter:

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import random
 import re
+import time
 from pathlib import Path
 
 import pytest
 
+from advisor.download import transfer
 from advisor.download.job import DownloadState, download
 from advisor.download.transfer import FileTarget, PartialState
 from advisor.errors import ChecksumMismatchError, DownloadError, GatedRepoError, HubError
@@ -239,3 +241,27 @@ def test_a_part_file_that_is_not_ours_is_left_alone(hub: HubServer, repo: HubRep
 def test_repo_paths_cannot_leave_the_destination(dest: Path, path: str) -> None:
     with pytest.raises(DownloadError, match="outside the download folder"):
         _ = FileTarget(REPO_ID, "main", repo_file(path, b"x"), dest).final_path
+
+
+def test_a_finished_file_is_not_hashed_again_until_it_changes(
+    hub: HubServer, repo: HubRepo, dest: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = payload(300_000, 22)
+    repo.add_file(SHARD_1, data)
+    request = request_for(dest, repo_file(SHARD_1, data))
+    download(request, retry=FAST_RETRY)
+
+    def must_not_hash(*args: object) -> str:
+        raise AssertionError("re-hashed a file verified before")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(transfer, "_hash_file", must_not_hash)
+        assert download(request, retry=FAST_RETRY).reused == (SHARD_1,)
+
+    tampered = bytearray(data)
+    tampered[1000] ^= 0xFF
+    time.sleep(0.01)
+    (dest / SHARD_1).write_bytes(bytes(tampered))  # same size, new contents and mtime: hashed, and refused
+    with pytest.raises(DownloadError, match="does not overwrite"):
+        download(request, retry=FAST_RETRY)
+    assert (dest / SHARD_1).read_bytes() == bytes(tampered)
