@@ -125,9 +125,18 @@ def test_pause_from_another_thread_then_discard(hub: HubServer, repo: HubRepo, d
     repo.add_file(FILE, data)
     hub.faults[FILE] = Fault(bytes_per_second=1_000_000)
     token = CancelToken()
-    threading.Timer(0.4, token.pause).start()
+    started = threading.Event()
+    pauser = threading.Thread(target=lambda: started.wait(30) and token.pause())
+    pauser.start()
     events = []
-    result = download(request_for(dest, repo_file(FILE, data)), progress=events.append, cancel=token)
+
+    def record(p: job.DownloadProgress) -> None:
+        events.append(p)
+        if p.file_done >= 200_000:
+            started.set()  # the pause comes from the other thread, while bytes flow
+
+    result = download(request_for(dest, repo_file(FILE, data)), progress=record, cancel=token)
+    pauser.join()
     assert result.state is DownloadState.PAUSED and events[-1].state is DownloadState.PAUSED
     assert "resumes" in result.message
     size = _part(dest).stat().st_size
