@@ -9,12 +9,10 @@ the first is the head; the others are RPC workers used only when the head alone 
 
 from __future__ import annotations
 
-import importlib
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import cache
-from types import ModuleType
 
 from advisor.errors import RigfitError
 from advisor.hardware.types import Hardware
@@ -30,6 +28,7 @@ from advisor.plan.placement import (
     cluster_workers,
     max_context,
 )
+from advisor.plan.speed import estimate_speed
 from advisor.plan.types import (
     DeviceMemory,
     MachineCommand,
@@ -81,23 +80,12 @@ def default_context(facts: ModelFacts) -> int:
     return min(trained, DEFAULT_CONTEXT_CAP)
 
 
-def _optional_module(name: str) -> ModuleType | None:
-    """A teammate's module that may not exist yet; any other import failure is a real bug and propagates."""
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        if exc.name and name.startswith(exc.name):
-            return None
-        raise
-
-
 def _speed_for(
     facts: ModelFacts, rows: tuple[DeviceMemory, ...], hardware: Hardware, request: MemoryRequest, verdict: Verdict
 ) -> SpeedEstimate | None:
-    speed = _optional_module("advisor.plan.speed")
-    if speed is None or not verdict.runs:
+    if not verdict.runs:
         return None
-    return speed.estimate_speed(
+    return estimate_speed(
         facts,
         rows,
         hardware,
