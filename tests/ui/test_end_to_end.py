@@ -48,7 +48,7 @@ def _served(hub, path: str) -> bytes:
 
 
 def test_gui_keeps_painting_during_a_slow_download(hub, qtbot, tmp_path: Path) -> None:
-    spec = replace(_throttled_files(hub, 768 * 1024, 300_000), dest=str(tmp_path))  # about 2.5 s on the wire
+    spec = replace(_throttled_files(hub, 1024 * 1024, 300_000), dest=str(tmp_path))  # about 3.5 s on the wire
     row = DownloadRow(spec)
     qtbot.addWidget(row)
     row.show()
@@ -58,14 +58,19 @@ def test_gui_keeps_painting_during_a_slow_download(hub, qtbot, tmp_path: Path) -
     timer.timeout.connect(lambda: ticks.append(time.monotonic()))
     timer.start()
     updates: list[int] = []
+    began = time.monotonic()
     row.start()
     row.task.progressed.connect(lambda p: updates.append(p.done))
-    qtbot.waitUntil(lambda: row.state == "done", timeout=20_000)
+    qtbot.waitUntil(lambda: row.state == "done", timeout=30_000)
+    ended = time.monotonic()
     timer.stop()
-    assert len(ticks) >= 40  # the event loop ran about every 25 ms all along
-    gaps = [b - a for a, b in pairwise(ticks)]
-    assert max(gaps) < 1.0  # never frozen for a second
-    assert len(updates) >= 5 and updates == sorted(updates)  # progress arrived as it went
+    during = [t for t in ticks if began <= t <= ended]
+    assert ended - began > 2.0  # it really was slow
+    # The event loop kept running all along: about one tick per 25 ms is expected; a frozen GUI would give
+    # none while bytes arrive. Loose bounds, since this machine's cores are shared.
+    assert len(during) >= (ended - began) / 0.025 / 4
+    assert max(b - a for a, b in pairwise([began, *during, ended])) < 2.0
+    assert len(updates) >= 3 and updates == sorted(updates)  # progress arrived as it went
     final = tmp_path / spec.files[0].path
     assert final.read_bytes() == _served(hub, spec.files[0].path)
     assert "Done" in row.status.text() and row.open_button.isVisibleTo(row)
