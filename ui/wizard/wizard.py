@@ -13,10 +13,10 @@ from advisor import settings as st
 from advisor.hardware.types import Hardware
 from advisor.wizard import Page, WizardState, next_page
 from ui.backend import Backend, default_backend
+from ui.wizard.hardware_page import HardwarePage
 from ui.wizard.pages import (
     DonePage,
     DownloadPage,
-    HardwarePage,
     ModelPage,
     QuantPage,
     RisksPage,
