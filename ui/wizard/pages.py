@@ -45,8 +45,6 @@ from ui.widgets.badge import VerdictBadgeDelegate
 if TYPE_CHECKING:
     from ui.wizard.wizard import SetupWizard
 
-GiB = 2**30
-
 
 def _paragraph(text: str) -> QLabel:
     label = QLabel(text)
