@@ -115,3 +115,17 @@ def test_cancel_marks_first_run_done(wizard) -> None:
     wizard.closed.connect(closed.append)
     wizard.reject()
     assert closed[0].ui.first_run_done
+
+
+def test_correcting_the_machine_replans_the_chosen_model(wizard, fake, qtbot) -> None:
+    _to_quant_page(wizard, qtbot)
+    wizard.back()
+    wizard.back()
+    page = wizard.pages[Page.HARDWARE]
+    page.ram.setValue(64.0)
+    page.apply_button.click()
+    assert wizard.state.plan is None  # the old plan was for the old machine
+    wizard.next()
+    qtbot.waitUntil(lambda: wizard.state.plan is not None, timeout=5000)
+    assert fake.calls[-1][0] == "plan"
+    assert wizard.state.plan.hardware[0].memory.total_bytes == 64 * 2**30

@@ -129,6 +129,12 @@ class ModelPage(WizardPage):
         self.picker.set_choices(choices)
         self.picker.select(self.setup.settings.preferences.last_model)
 
+    def initializePage(self) -> None:
+        super().initializePage()
+        state = self.setup.state
+        if state.plan is None and state.model_name:  # the machine was corrected: plan the same model again
+            self.choose(state.model_name)
+
     def choose(self, name: str) -> None:
         hardware = self.setup.state.hardware
         if hardware is None:
