@@ -273,8 +273,9 @@ class DownloadsPanel(QWidget):
 
     def offer_pending(self, settings: st.Settings) -> None:
         """Rows for downloads left paused last time; pressing Resume reads the model again, then continues."""
-        self._pending = settings.ui.pending_downloads
-        for pending in self._pending:
+        fresh = [p for p in settings.ui.pending_downloads if p not in self._pending]
+        self._pending = (*self._pending, *fresh)
+        for pending in fresh:
             label = QLabel(f"Paused last time: <b>{pending.model} · {pending.quant}</b> → {pending.download_dir}")
             button = QPushButton("&Resume")
             line = QWidget()

@@ -438,6 +438,7 @@ class MainWindow(QMainWindow):
 
     def _on_wizard_closed(self, settings: st.Settings) -> None:
         self._update_settings(settings)
+        self.downloads.offer_pending(settings)  # a download paused in the wizard can be resumed from here
         if self.probed is None and self._probe_on_show and self.reprobe_button.isEnabled():
             self.start_probe()
 

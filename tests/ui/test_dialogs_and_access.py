@@ -69,6 +69,8 @@ def test_paused_downloads_are_remembered_and_offered_again(qtbot, tmp_path) -> N
     assert len(resume) == 1 and not later.empty.isVisible()
     # still listed if the user quits again without resuming
     assert later.remember_pending(st.Settings()).ui.pending_downloads == saved.ui.pending_downloads
+    later.offer_pending(saved)  # offering the same download twice shows it once
+    assert len([b for b in later.findChildren(QPushButton) if b.text() == "&Resume"]) == 1
 
 
 def test_keyboard_reaches_every_control_of_the_main_window(qtbot, fake) -> None:
