@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from advisor.format import context_tokens, file_size, speed_range, verdict_label, verdict_sentence
-from advisor.plan.types import OptionPlan, Plan, Risk
+from advisor.plan.types import MachineCommand, OptionPlan, Plan, Risk
 from advisor.wizard import risks_by_severity
 from ui.style import SEVERITY_COLOURS, SEVERITY_WORDS, VERDICT_COLOURS, text_on
 from ui.widgets.memory_chart import MemoryChart
@@ -67,6 +67,39 @@ def command_box() -> QPlainTextEdit:
     box.setFixedHeight(box.fontMetrics().lineSpacing() * 4 + 12)
     box.setAccessibleName("llama.cpp command")
     return box
+
+
+ROLE_WORDS = {"head": "runs the model (start it last)", "rpc-worker": "lends its memory (start it first)"}
+
+
+class MachineCommandView(QWidget):
+    """One machine's command in a cluster: who runs it, the command with a Copy button, and the note."""
+
+    def __init__(self, command: MachineCommand, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.machine_command = command
+        title = QLabel(f"<b>{html.escape(command.machine)}</b> — {ROLE_WORDS.get(command.role, command.role)}")
+        self.command = command_box()
+        self.command.setAccessibleName(f"Command for {command.machine}")
+        self.command.setPlainText(command.command)
+        self.copy_button = QPushButton(f"Copy {command.machine}'s command")
+        self.copy_button.clicked.connect(self.copy)
+        self.note = QLabel(command.note or "")
+        self.note.setWordWrap(True)
+        self.note.setVisible(bool(command.note))
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 4, 0, 4)
+        layout.addWidget(title)
+        layout.addWidget(self.command)
+        row = QHBoxLayout()
+        row.addWidget(self.copy_button)
+        row.addStretch(1)
+        layout.addLayout(row)
+        layout.addWidget(self.note)
+
+    def copy(self) -> None:
+        QGuiApplication.clipboard().setText(self.machine_command.command)
+        self.copy_button.setText("Copied")
 
 
 class DetailPane(QWidget):
@@ -133,6 +166,11 @@ class DetailPane(QWidget):
         buttons.addStretch(1)
         buttons.addWidget(self.download_button)
         cmd_layout.addLayout(buttons)
+        self.command_group = command_group
+
+        self.machines_group = QGroupBox("Run it on several machines")
+        self.machines_layout = QVBoxLayout(self.machines_group)
+        self.machines_group.hide()
 
         layout = QVBoxLayout(self)
         head = QHBoxLayout()
@@ -142,12 +180,14 @@ class DetailPane(QWidget):
         layout.addWidget(self.summary)
         layout.addWidget(memory_box)
         layout.addWidget(command_group)  # the command before the (long) risks: it is what the user came for
+        layout.addWidget(self.machines_group)
         layout.addWidget(risks_box)
         layout.addStretch(1)
         self.show_option(None, None)
 
     def show_option(self, plan: Plan | None, option: OptionPlan | None, titles: dict[str, str] | None = None) -> None:
         self._option = option
+        self._show_machine_commands(option.machine_commands if option else ())
         enabled = option is not None
         for w in (self.context_slider, self.copy_button, self.download_button):
             w.setEnabled(enabled)
@@ -179,12 +219,32 @@ class DetailPane(QWidget):
         if option.estimate_basis:
             lines.append(f"Speed estimate based on {option.estimate_basis}.")
         self.summary.setText("\n".join(lines))
-        self.chart.set_option(option, titles)
+        head = plan.hardware[0].label if plan.hardware else None
+        self.chart.set_option(option, titles, head=head)
         self._set_steps(plan.model.context_length, option.context or plan.context)
         risks = risks_by_severity(option)
         self.risks.setText("".join(risk_html(r) for r in risks) if risks else "No risks found for this option.")
         self.command.setPlainText(option.llama_cpp_command or "No command: this option cannot run here.")
         self.copy_button.setEnabled(bool(option.llama_cpp_command))
+
+    def machine_views(self) -> list[MachineCommandView]:
+        return [
+            self.machines_layout.itemAt(i).widget()
+            for i in range(self.machines_layout.count())
+            if isinstance(self.machines_layout.itemAt(i).widget(), MachineCommandView)
+        ]
+
+    def _show_machine_commands(self, commands: tuple[MachineCommand, ...]) -> None:
+        """A cluster option: one command per machine instead of the single command (the head's is among them)."""
+        for view in self.machine_views():
+            self.machines_layout.removeWidget(view)
+            view.deleteLater()
+        for command in commands:
+            self.machines_layout.addWidget(MachineCommandView(command))
+        self.machines_group.setVisible(bool(commands))
+        self.command.setVisible(not commands)
+        self.copy_button.setVisible(not commands)
+        self.command_group.setTitle("Download" if commands else "Run it with llama.cpp")
 
     def _set_steps(self, model_context: int, current: int) -> None:
         self._steps = context_steps(model_context, current)

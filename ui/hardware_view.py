@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from advisor.format import mem_size
 from advisor.hardware.types import Gpu, Hardware
+from advisor.plan.types import Plan
 
 _SOURCE_WORDS = {
     "measured": "measured",
@@ -75,4 +76,18 @@ def device_titles(hw: Hardware | None) -> dict[str, str]:
             titles[f"{prefix}{g.index}"] = f"GPU {g.index}: {g.name}"
         if g.vendor == "apple":
             titles["Metal"] = f"{g.name} (shared memory)"
+    return titles
+
+
+def plan_device_titles(plan: Plan | None, hw: Hardware | None) -> dict[str, str]:
+    """``device_titles`` for the head, plus the RPC devices of every other machine in the plan, in ``--rpc`` order
+    (each worker lends its GPUs, or its processor when it has none)."""
+    titles = device_titles(hw)
+    if plan is None or len(plan.hardware) < 2:
+        return titles
+    n = 0
+    for worker in plan.hardware[1:]:
+        for name in [g.name for g in worker.gpus] or ["processor and RAM"]:
+            titles[f"RPC{n}"] = name
+            n += 1
     return titles

@@ -34,13 +34,14 @@ import advisor
 from advisor import settings as st
 from advisor.hardware.types import Hardware, load_hardware_file
 from advisor.model.types import Model
-from advisor.plan.types import OptionPlan, Plan
+from advisor.plan.types import OptionPlan, Plan, PlanOptions
 from ui import workers
 from ui.backend import Backend, default_backend
+from ui.cluster_panel import AddMachineDialog, ClusterPanel, MachineRequest
 from ui.detail_pane import DetailPane
 from ui.downloads import DownloadsPanel
 from ui.errors import show_error
-from ui.hardware_view import device_titles, hardware_lines, hardware_one_line
+from ui.hardware_view import hardware_lines, hardware_one_line, plan_device_titles
 from ui.model_picker import ModelPicker
 from ui.models import Column, OptionsTableModel
 from ui.widgets.badge import VerdictBadgeDelegate
@@ -91,12 +92,14 @@ class MainWindow(QMainWindow):
         self.hardware_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.reprobe_button = QPushButton("Check &again")
         self.hardware_file_button = QPushButton("Open hardware &file…")
+        self.cluster = ClusterPanel()
         hw_box = QGroupBox("This machine")
         hw_layout = QHBoxLayout(hw_box)
         hw_layout.addWidget(self.hardware_label, 1)
         buttons = QVBoxLayout()
         buttons.addWidget(self.reprobe_button)
         buttons.addWidget(self.hardware_file_button)
+        buttons.addWidget(self.cluster.add_button)
         buttons.addStretch(1)
         hw_layout.addLayout(buttons)
 
@@ -127,6 +130,7 @@ class MainWindow(QMainWindow):
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
         left_layout.addWidget(hw_box)
+        left_layout.addWidget(self.cluster)
         left_layout.addWidget(model_box)
         left_layout.addWidget(options_box, 1)
 
@@ -189,6 +193,8 @@ class MainWindow(QMainWindow):
         self.wizard_action.triggered.connect(lambda: self.open_wizard())
         self.about_action.triggered.connect(self.about)
         self.picker.model_chosen.connect(self.choose_model)
+        self.cluster.add_requested.connect(self.open_add_machine)
+        self.cluster.changed.connect(lambda: self._replan(self.detail.context_value()))
         self.table.selectionModel().currentRowChanged.connect(lambda current, _prev: self._show_row(current.row()))
         self.detail.context_changed.connect(lambda _value: self._replan_timer.start())
         self.detail.download_requested.connect(self.download_selected)
@@ -279,8 +285,8 @@ class MainWindow(QMainWindow):
             return
         self.statusBar().showMessage(f"Reading {name}…")
         token = st.stored_token()
-        hardware = self.hardware
-        options = st.plan_options(self.settings)
+        hardware = self.machines()
+        options = self.plan_options()
         backend = self.backend
         self._plan_generation += 1
         generation = self._plan_generation
@@ -304,8 +310,8 @@ class MainWindow(QMainWindow):
     def _replan(self, context: int | None = None) -> None:
         if self.model is None or self.hardware is None:
             return
-        model, hardware, backend = self.model, self.hardware, self.backend
-        options = st.plan_options(self.settings, context=context)
+        model, hardware, backend = self.model, self.machines(), self.backend
+        options = self.plan_options(context)
         self._plan_generation += 1
         generation = self._plan_generation
         self.statusBar().showMessage("Planning…")
@@ -314,6 +320,42 @@ class MainWindow(QMainWindow):
             on_done=lambda result: self._on_planned(generation, *result),
             on_error=self._on_plan_failed,
             name="plan",
+        )
+
+    def machines(self) -> Hardware | list[Hardware]:
+        """This machine alone, or this machine first and then the machines the user added (RPC workers)."""
+        workers = self.cluster.machines()
+        return [self.hardware, *workers] if workers and self.hardware is not None else self.hardware
+
+    def plan_options(self, context: int | None = None) -> PlanOptions:
+        """The settings' options, with the link between the machines when there are several."""
+        options = st.plan_options(self.settings, context=context)
+        if not self.cluster.machines():
+            return options
+        from dataclasses import replace
+
+        link = self.cluster.link_choice()
+        return replace(options, link=link.name, link_gbps=link.gbps, link_latency_ms=link.latency_ms)
+
+    # --- other machines (RPC cluster, issue 11) ----------------------------------------------------------------
+
+    def open_add_machine(self) -> AddMachineDialog:
+        dialog = AddMachineDialog(self)
+        dialog.accepted.connect(lambda: self.add_machine(dialog.request()))
+        dialog.open()
+        self._add_machine_dialog = dialog
+        return dialog
+
+    def add_machine(self, request: MachineRequest) -> workers.Task:
+        """Read the other machine's hardware file on a worker, name it, and plan over both."""
+        from dataclasses import replace
+
+        def work(_ctx) -> Hardware:
+            hw = load_hardware_file(request.path)
+            return replace(hw, label=request.label, hostname=request.address or hw.hostname)
+
+        return workers.run_task(
+            work, on_done=self.cluster.add_machine, on_error=lambda exc: show_error(self, exc), name="add machine"
         )
 
     def _replan_for_slider(self) -> None:
@@ -360,7 +402,9 @@ class MainWindow(QMainWindow):
         return self.options_model.option_at(self.table.currentIndex().row())
 
     def _show_row(self, row: int) -> None:
-        self.detail.show_option(self.plan, self.options_model.option_at(row), device_titles(self.hardware))
+        self.detail.show_option(
+            self.plan, self.options_model.option_at(row), plan_device_titles(self.plan, self.hardware)
+        )
 
     # --- actions -------------------------------------------------------------------------------------------------
 

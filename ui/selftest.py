@@ -42,7 +42,6 @@ def run_self_test(out=None) -> int:
         model = load_catalog_model("minimax-m2.7")
         step = "planning MiniMax M2.7"
         from advisor.plan.planner import plan
-
         from advisor.plan.types import PlanOptions
 
         result = plan(model, hardware, PlanOptions(context=32768))

@@ -35,13 +35,18 @@ class MemoryChart(QWidget):
         super().__init__(parent)
         self._devices: tuple[DeviceMemory, ...] = ()
         self._titles: dict[str, str] = {}
+        self._head = "This machine"
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.setAccessibleName("Memory chart")
 
-    def set_option(self, option: OptionPlan | None, titles: dict[str, str] | None = None) -> None:
-        """Show ``option``'s memory; ``titles`` names devices ("CUDA0" -> "GPU 0: RTX 4090")."""
+    def set_option(
+        self, option: OptionPlan | None, titles: dict[str, str] | None = None, *, head: str | None = None
+    ) -> None:
+        """Show ``option``'s memory; ``titles`` names devices ("CUDA0" -> "GPU 0: RTX 4090"); when the option
+        spans several machines (RPC), every row starts with its machine's name, ``head`` for this one."""
         self._devices = option.memory if option else ()
         self._titles = titles or {}
+        self._head = head or "This machine"
         self.setAccessibleDescription(self.describe())
         self.updateGeometry()
         self.update()
@@ -60,7 +65,10 @@ class MemoryChart(QWidget):
         return "\n".join(lines)
 
     def _title(self, d: DeviceMemory) -> str:
-        return self._titles.get(d.device, d.device)
+        device = self._titles.get(d.device, d.device)
+        if not any(row.machine for row in self._devices):
+            return device
+        return f"{d.machine or self._head} · {device}"
 
     def sizeHint(self) -> QSize:
         rows = max(1, len(self._devices))

@@ -1,0 +1,213 @@
+"""Other machines for an RPC cluster (issue 11): add another machine's hardware file, name it, pick the link.
+
+The panel only collects choices; the window loads each file on a worker and re-plans with
+``plan(model, [head, *workers], PlanOptions(link=..., link_gbps=..., link_latency_ms=...))``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from advisor.format import mem_size
+from advisor.hardware.types import Hardware
+
+
+@dataclass(frozen=True)
+class MachineRequest:
+    """What the user typed in the Add machine dialog."""
+
+    path: str
+    label: str
+    address: str | None = None
+
+
+@dataclass(frozen=True)
+class LinkChoice:
+    """The link between the machines: a preset name, and optional measured figures that replace the preset's."""
+
+    name: str | None = None
+    gbps: float | None = None
+    latency_ms: float | None = None
+
+
+def link_presets() -> list[tuple[str, str]]:
+    """(name, label) of every link in ``resources/specs/network.toml``, the file's default first."""
+    from advisor.plan.cluster import link_names, network_spec
+
+    spec = network_spec()
+    names = sorted(link_names(), key=lambda n: n != spec.default_link)
+    return [(name, spec.links[name].label) for name in names]
+
+
+def machine_summary(hw: Hardware) -> str:
+    gpus = ", ".join(f"{g.name} ({mem_size(g.vram_total_bytes)})" if g.vram_total_bytes else g.name for g in hw.gpus)
+    where = f" at {hw.hostname}" if hw.hostname else ""
+    return f"{hw.label}{where}: {mem_size(hw.memory.total_bytes)} RAM" + (f", {gpus}" if gpus else "")
+
+
+class AddMachineDialog(QDialog):
+    """Choose a hardware file (or JSON report) from another machine and name it."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Add a machine")
+        self.path = QLineEdit()
+        self.path.setPlaceholderText("rigfit-hardware.json from the other machine")
+        browse = QPushButton("&Browse…")
+        browse.clicked.connect(self._browse)
+        row = QHBoxLayout()
+        row.addWidget(self.path, 1)
+        row.addWidget(browse)
+        self.label = QLineEdit()
+        self.label.setPlaceholderText("e.g. worker1")
+        self.address = QLineEdit()
+        self.address.setPlaceholderText("optional, e.g. 192.168.1.21")
+        form = QFormLayout()
+        form.addRow("Hardware &file:", row)
+        form.addRow("&Name:", self.label)
+        form.addRow("&Address on your network:", self.address)
+        explain = QLabel(
+            "On the other machine, run <tt>rigfit probe -o FILE</tt> (or export a JSON report) and copy the file "
+            "here. Rigfit plans the model over both machines with llama.cpp's RPC server."
+        )
+        explain.setWordWrap(True)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        self.path.textChanged.connect(self._update_ok)
+        layout = QVBoxLayout(self)
+        layout.addWidget(explain)
+        layout.addLayout(form)
+        layout.addWidget(self.buttons)
+        self._update_ok()
+
+    def _browse(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Another machine's hardware file", "", "Hardware files and reports (*.json);;All files (*)"
+        )
+        if path:
+            self.path.setText(path)
+
+    def _update_ok(self) -> None:
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(bool(self.path.text().strip()))
+
+    def request(self) -> MachineRequest:
+        from pathlib import Path
+
+        path = self.path.text().strip()
+        return MachineRequest(
+            path=path,
+            label=self.label.text().strip() or Path(path).stem,
+            address=self.address.text().strip() or None,
+        )
+
+
+class ClusterPanel(QGroupBox):
+    """Signals:
+    add_requested(): the user pressed Add machine (the window opens the dialog).
+    changed(): a machine was removed or the link changed (the window re-plans).
+    """
+
+    add_requested = Signal()
+    changed = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Other machines sharing the model", parent)
+        self._machines: list[Hardware] = []
+        #: lives in the window's "This machine" box; the panel itself shows only once a machine is added
+        self.add_button = QPushButton("&Add machine…")
+        self.add_button.setToolTip("Too big for this machine? Add other machines on your network to share the model.")
+        self.add_button.clicked.connect(self.add_requested)
+        self.rows = QVBoxLayout()
+        self.rows.setContentsMargins(0, 0, 0, 0)
+        self.link = QComboBox()
+        self.link.setAccessibleName("Network link between the machines")
+        for name, label in link_presets():
+            self.link.addItem(label, name)
+        self.gbps = QDoubleSpinBox()
+        self.gbps.setRange(0, 1000)
+        self.gbps.setDecimals(1)
+        self.gbps.setSuffix(" Gbit/s")
+        self.gbps.setSpecialValueText("as the link type")
+        self.gbps.setToolTip("A speed you measured (e.g. with iperf3); leave at the start to use the link type's.")
+        self.latency = QDoubleSpinBox()
+        self.latency.setRange(0, 100)
+        self.latency.setDecimals(2)
+        self.latency.setSingleStep(0.05)
+        self.latency.setSuffix(" ms")
+        self.latency.setSpecialValueText("as the link type")
+        self.latency.setToolTip("A round-trip time you measured (ping); leave at the start to use the link type's.")
+        for signal in (self.link.currentIndexChanged, self.gbps.valueChanged, self.latency.valueChanged):
+            signal.connect(lambda *_: self.changed.emit() if self._machines else None)
+        link_row = QHBoxLayout()
+        link_caption = QLabel("&Link:")
+        link_caption.setBuddy(self.link)
+        link_row.addWidget(link_caption)
+        link_row.addWidget(self.link, 1)
+        link_row.addWidget(QLabel("Speed:"))
+        link_row.addWidget(self.gbps)
+        link_row.addWidget(QLabel("Latency:"))
+        link_row.addWidget(self.latency)
+        self.link_widget = QWidget()
+        self.link_widget.setLayout(link_row)
+        link_row.setContentsMargins(0, 0, 0, 0)
+        layout = QVBoxLayout(self)
+        layout.addLayout(self.rows)
+        layout.addWidget(self.link_widget)
+        self._refresh()
+
+    def machines(self) -> tuple[Hardware, ...]:
+        return tuple(self._machines)
+
+    def add_machine(self, hardware: Hardware) -> None:
+        self._machines.append(hardware)
+        self._refresh()
+        self.changed.emit()
+
+    def remove_machine(self, index: int) -> None:
+        del self._machines[index]
+        self._refresh()
+        self.changed.emit()
+
+    def link_choice(self) -> LinkChoice:
+        return LinkChoice(
+            name=self.link.currentData(),
+            gbps=self.gbps.value() or None,
+            latency_ms=self.latency.value() or None,
+        )
+
+    def remove_buttons(self) -> list[QPushButton]:
+        return [self.rows.itemAt(i).widget().findChild(QPushButton) for i in range(self.rows.count())]
+
+    def _refresh(self) -> None:
+        while self.rows.count():
+            widget = self.rows.takeAt(0).widget()
+            widget.deleteLater()
+        for index, hw in enumerate(self._machines):
+            row = QWidget()
+            lay = QHBoxLayout(row)
+            lay.setContentsMargins(0, 0, 0, 0)
+            lay.addWidget(QLabel(machine_summary(hw)), 1)
+            remove = QPushButton("Remove")
+            remove.setAccessibleName(f"Remove {hw.label}")
+            remove.clicked.connect(lambda _checked=False, i=index: self.remove_machine(i))
+            lay.addWidget(remove)
+            self.rows.addWidget(row)
+        self.setVisible(bool(self._machines))
