@@ -8,7 +8,6 @@ the machine afterwards, so start-up never waits on NVML, the Hub client or a ban
 from __future__ import annotations
 
 import base64
-from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QItemSelectionModel, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShowEvent
@@ -435,11 +434,11 @@ class MainWindow(QMainWindow):
         self._download_box = box
         return box
 
-    def export_report(self) -> None:
+    def export_report(self):  # -> ui.report_actions.ExportDialog | None
         from ui.report_actions import export_report
 
         option = self.selected_option()
-        export_report(self, self.hardware, self.plan, option.quant if option else None)
+        return export_report(self, self.hardware, self.plan, option.quant if option else None)
 
     def open_settings(self) -> None:
         from ui.settings_dialog import SettingsDialog
@@ -534,8 +533,3 @@ class MainWindow(QMainWindow):
         self.downloads.pause_all()
         workers.cancel_all()
         super().closeEvent(event)
-
-
-def default_report_name(plan: Plan | None) -> str:
-    stem = f"rigfit-{plan.model.id.replace('/', '-')}" if plan else "rigfit-hardware"
-    return str(Path.home() / f"{Path(stem).name}.html")

@@ -123,14 +123,53 @@ def test_menus_hold_the_promised_entries(window) -> None:
         assert entry in titles
 
 
-def test_export_report_writes_the_file(window, qtbot, tmp_path) -> None:
-    from ui.report_actions import write_report_file
+@pytest.mark.parametrize("name, fmt", [("r.html", "html"), ("r.md", "md"), ("r.json", "json"), ("r.pdf", "pdf")])
+def test_export_report_in_every_format_scrubs_the_hub_token(window, qtbot, tmp_path, monkeypatch, name, fmt) -> None:
+    from dataclasses import replace
 
-    path = tmp_path / "report.md"
-    write_report_file(window, window.hardware, window.plan, "UD-Q4_K_M", str(path))
-    qtbot.waitUntil(path.exists, timeout=10_000)
-    text = path.read_text()
+    from tests.ui.conftest import wait_task
+    from ui.report_actions import IDENTIFYING_TEXT
+
+    token = "MySecretToken0042"  # not shaped like hf_...: only the secrets list can scrub it
+    monkeypatch.setenv("HF_TOKEN", token)
+    hardware = replace(window.plan.hardware[0], notes=(f"logged in with {token}",))
+    window.plan = replace(window.plan, hardware=(hardware,))  # the report describes the plan's machine
+    dialog = window.export_action.trigger() or window._export_dialog
+    assert dialog.identifying.text() == IDENTIFYING_TEXT and not dialog.identifying.isChecked()
+    path = tmp_path / name
+    dialog.selectFile(str(path))
+    dialog.accept()
+    wait_task(qtbot, dialog.task)
+    data = path.read_bytes()
+    if fmt == "pdf":
+        import io
+
+        from pypdf import PdfReader
+
+        assert data.startswith(b"%PDF-")
+        text = " ".join(" ".join(p.extract_text() for p in PdfReader(io.BytesIO(data)).pages).split())
+    else:
+        text = data.decode()
     assert "MiniMax M2.7" in text and "RTX 4090" in text
+    assert "logged in with" in text  # the note is there, the token is not
+    assert token not in text and token.encode() not in data
+    assert "alices-workstation" not in text  # identifying details only when ticked
+
+
+def test_export_format_follows_the_filter_and_the_checkbox_keeps_the_hostname(window, qtbot, tmp_path) -> None:
+    import json
+
+    from tests.ui.conftest import wait_task
+    from ui.report_actions import FILTERS
+
+    dialog = window.export_report()
+    dialog.selectNameFilter(FILTERS["json"])
+    dialog.identifying.setChecked(True)
+    dialog.selectFile(str(tmp_path / "no-extension"))
+    dialog.accept()
+    wait_task(qtbot, dialog.task)
+    data = json.loads((tmp_path / "no-extension.json").read_text())
+    assert "alices-workstation" in json.dumps(data)
 
 
 def test_window_start_does_not_load_heavy_modules() -> None:
@@ -197,14 +236,3 @@ def test_help_setup_wizard_reopens_it_with_the_known_machine(window, fake, qtbot
     assert "RTX 4090" in wizard.pages[wizard.current_page_id()].found.text()
     assert [k for k, *_ in fake.calls].count("probe") == probes  # no second probe
     wizard.reject()
-
-
-def test_export_action_calls_the_report_dialog_when_it_exists(window, monkeypatch) -> None:
-    import types
-
-    calls = []
-    module = types.ModuleType("ui.report_export")
-    module.export_report = lambda parent, hardware, plan, quant: calls.append((parent, hardware, plan, quant))
-    monkeypatch.setitem(sys.modules, "ui.report_export", module)
-    window.export_action.trigger()
-    assert calls == [(window, window.hardware, window.plan, "UD-Q4_K_M")]
