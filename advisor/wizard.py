@@ -73,34 +73,19 @@ def _has_option(plan: Plan, quant: str | None) -> bool:
     return quant is not None and any(o.quant.lower() == quant.lower() for o in plan.options)
 
 
-#: The risk engine's licence rules (``resources/rules/licence.toml``) and what each says about commercial use.
-LICENCE_RULES = {
-    "licence.not-commercial": "not_allowed",
-    "licence.conditional": "conditional",
-    "licence.unknown": "unknown",
-}
-
-
 def commercial_use(plan: Plan) -> str:
-    """'allowed', 'conditional', 'not_allowed' or 'unknown': the plan's licence verdict, else its licence risks."""
-    if plan.model.licence_commercial:
-        return plan.model.licence_commercial
-    for option in plan.options:
-        for risk in option.risks:
-            if risk.id in LICENCE_RULES:
-                return LICENCE_RULES[risk.id]
-    # The risk engine flags every licence that is not plainly permissive; when it ran (some option carries a
-    # risk) and flagged none, the licence allows commercial use. With no risks at all we cannot tell.
-    return "allowed" if plan.model.licence and any(o.risks for o in plan.options) else "unknown"
+    """'allowed', 'conditional', 'not_allowed' or 'unknown': the planner's licence verdict (one source of truth)."""
+    return plan.model.licence_commercial or "unknown"
 
 
-def licence_risk(plan: Plan) -> Any | None:
-    """The licence risk the planner attached (the same for every option), if any."""
-    for option in plan.options:
-        for risk in option.risks:
-            if risk.id in LICENCE_RULES:
-                return risk
-    return None
+def licence_name(plan: Plan) -> str:
+    """The licence's full name from the knowledge base (``resources/licences/licences.toml``), else its id."""
+    if not plan.model.licence:
+        return "an unnamed licence"
+    from advisor.risks.licences import load_licence_base
+
+    known = load_licence_base().licences.get(plan.model.licence)
+    return known.name if known else plan.model.licence
 
 
 def needs_licence_acknowledgement(plan: Plan | None) -> bool:
@@ -161,10 +146,7 @@ _LICENCE_WORDS = {
 
 def licence_summary(plan: Plan) -> str:
     """The licence in plain words, from the planner's verdict on it."""
-    risk = licence_risk(plan)
-    name = plan.model.licence or "an unnamed licence"
-    if risk is not None and ":" in risk.title:
-        name = risk.title.split(":", 1)[1].strip()  # the rule's title names the licence in full
+    name = licence_name(plan)
     words = _LICENCE_WORDS.get(commercial_use(plan), _LICENCE_WORDS["unknown"])
     return f"{plan.model.name} is published under {name}. {words}"
 

@@ -102,17 +102,19 @@ def test_recommendation_sentence_names_the_quant_and_reason() -> None:
     assert "None of the quantizations" in recommendation_sentence(replace(plan, recommended=None))
 
 
-def test_licence_verdict_falls_back_to_the_licence_risk() -> None:
+def test_licence_verdict_is_the_planners_alone() -> None:
     plan = _planned().plan
     bare = replace(plan, model=replace(plan.model, licence_commercial=None))
-    assert not needs_licence_acknowledgement(bare)  # the fixture's licence risk has another id
+    # a licence risk is not read as a verdict: the planner's summary is the one source
     risk = Risk("licence.not-commercial", Severity.WARNING, "Not for commercial use: MiniMax M2.7 Licence", "...")
     flagged = replace(bare, options=tuple(replace(o, risks=(risk,)) for o in bare.options))
-    assert needs_licence_acknowledgement(flagged)
-    assert licence_summary(flagged).startswith("MiniMax M2.7 is published under MiniMax M2.7 Licence.")
-    cond = Risk("licence.conditional", Severity.INFO, "Conditions", "...")
-    assert "only under conditions" in licence_summary(replace(bare, options=(replace(bare.options[0], risks=(cond,)),)))
-    assert "could not work out" in licence_summary(replace(bare, options=(replace(bare.options[0], risks=()),)))
+    assert not needs_licence_acknowledgement(flagged)
+    assert "could not work out" in licence_summary(flagged)
+    cond = replace(plan, model=replace(plan.model, licence="llama3.1", licence_commercial="conditional"))
+    assert licence_summary(cond).startswith("MiniMax M2.7 is published under Llama 3.1 Community License.")
+    assert "only under conditions" in licence_summary(cond)
+    odd = replace(plan, model=replace(plan.model, licence="my-own-terms"))
+    assert licence_summary(odd).startswith("MiniMax M2.7 is published under my-own-terms.")
 
 
 def test_recommendation_sentence_does_not_repeat_the_quant() -> None:
