@@ -292,20 +292,36 @@ def recommend(
     usable = in_memory or usable
     if usable:
         best = max(usable, key=lambda o: (quality(o), speed(o)[0]))
-        tps, estimated = speed(best)
-        how = "expected" if estimated else "by a memory-bandwidth estimate"
         return best.quant, (
             f"{best.quant} is the highest-quality quantization that runs at a usable speed here "
-            f"(about {tps:.0f} tokens/s {how}; {policy.usable_decode_tps:g} tokens/s is the bar) "
-            f"with placement {best.verdict.value}."
+            f"({_speed_words(best, speed(best)[0])}){_where_words(best)}"
         )
     best = max(safe, key=lambda o: speed(o)[0])
-    tps, estimated = speed(best)
-    how = "expected" if estimated else "by a memory-bandwidth estimate"
     return best.quant, (
-        f"No quantization reaches {policy.usable_decode_tps:g} tokens/s here; {best.quant} is the fastest "
-        f"(about {tps:.1f} tokens/s {how})."
+        f"None of the quantizations reaches a usable speed here ({policy.usable_decode_tps:g} tokens/s or more); "
+        f"{best.quant} is the fastest ({_speed_words(best, speed(best)[0])}){_where_words(best)}"
     )
+
+
+def _speed_words(option: OptionPlan, proxy_tps: float) -> str:
+    """The speed as people read it: the speed model's range, else the rough bandwidth figure, said to be rough."""
+    from advisor.format import speed_range
+
+    if option.decode_tps is not None:
+        return f"{speed_range(option.decode_tps)} expected"
+    return f"about {proxy_tps:.1f} tokens/s, a rough estimate from memory speed"
+
+
+def _where_words(option: OptionPlan) -> str:
+    """Where the model sits, ending the sentence: a count where llama.cpp splits it, else the verdict's sentence."""
+    from advisor.format import verdict_sentence
+
+    placement = option.placement
+    if option.verdict is Verdict.EXPERTS_ON_CPU and placement.n_cpu_moe:
+        return f", with the experts of {placement.n_cpu_moe} layers in RAM."
+    if option.verdict is Verdict.PARTIAL_OFFLOAD and placement.n_gpu_layers:
+        return f", with {placement.n_gpu_layers} layers on the GPU and the rest in RAM."
+    return ". " + verdict_sentence(option.verdict)
 
 
 def _summary(model: Model) -> ModelSummary:

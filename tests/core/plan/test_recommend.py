@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from advisor.format import verdict_sentence
 from advisor.plan.planner import plan, proxy_decode_tps, recommend
 from advisor.plan.types import OptionPlan, Risk, Severity, SpeedRange, Verdict
 from tests.core.plan.builders import dense_facts, dense_weights, machine, model_of, option
@@ -21,7 +22,9 @@ def test_largest_usable_option_wins_and_the_sentence_says_why():
     fast = [replace(o, decode_tps=SpeedRange(20, 25, 30)) for o in options]
     quant, why = recommend(fast, machine(32))
     assert quant == "Q2"
-    assert "usable speed" in why and "25 tokens/s expected" in why
+    assert why.startswith("Q2 is the highest-quality quantization that runs at a usable speed here (20–30 tok/s")
+    assert "expected" in why and "bar" not in why and "placement" not in why
+    assert why.endswith(f". {verdict_sentence(fast[2].verdict)}")
 
 
 def test_too_slow_options_lose_to_usable_ones():
@@ -38,7 +41,27 @@ def test_nothing_usable_recommends_the_fastest_and_says_so():
     small, big = _planned(100, 400)
     options = (replace(small, decode_tps=SpeedRange(1, 2, 3)), replace(big, decode_tps=SpeedRange(0.5, 1, 1.5)))
     quant, why = recommend(options, machine(32))
-    assert quant == "Q0" and why.startswith("No quantization reaches")
+    assert quant == "Q0" and why.startswith("None of the quantizations reaches a usable speed here")
+    assert "Q0 is the fastest (1.0–3.0 tok/s expected)" in why
+
+
+def test_the_reason_counts_the_layers_kept_in_ram():
+    (o,) = _planned(400)
+    split = replace(
+        o,
+        verdict=Verdict.EXPERTS_ON_CPU,
+        placement=replace(o.placement, n_cpu_moe=58),
+        decode_tps=SpeedRange(9, 12, 14),
+    )
+    _, why = recommend((split,), machine(32))
+    assert why == (
+        "Q0 is the highest-quality quantization that runs at a usable speed here (9.0–14 tok/s expected), "
+        "with the experts of 58 layers in RAM."
+    )
+    partial = replace(split, verdict=Verdict.PARTIAL_OFFLOAD, placement=replace(o.placement, n_gpu_layers=30))
+    assert recommend((partial,), machine(32))[1].endswith(", with 30 layers on the GPU and the rest in RAM.")
+    rough = replace(split, decode_tps=None)
+    assert "a rough estimate from memory speed" in recommend((rough,), machine(32))[1]
 
 
 def test_critical_risk_is_avoided_when_a_safe_option_exists():
