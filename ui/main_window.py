@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QDockWidget,
     QFileDialog,
+    QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
@@ -91,15 +92,19 @@ class MainWindow(QMainWindow):
         self.hardware_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.reprobe_button = QPushButton("Check &again")
         self.hardware_file_button = QPushButton("Open hardware &file…")
+        self.correct_button = QPushButton("C&orrect…")
+        self.correct_button.setToolTip("Correct RAM, GPU memory or speeds the check got wrong; saved for next time.")
+        self.correct_button.setEnabled(False)
         self.cluster = ClusterPanel()
         hw_box = QGroupBox("This machine")
         hw_layout = QHBoxLayout(hw_box)
         hw_layout.addWidget(self.hardware_label, 1)
-        buttons = QVBoxLayout()
-        buttons.addWidget(self.reprobe_button)
-        buttons.addWidget(self.hardware_file_button)
-        buttons.addWidget(self.cluster.add_button)
-        buttons.addStretch(1)
+        buttons = QGridLayout()  # two by two: the box stays as short as the machine's summary
+        buttons.addWidget(self.reprobe_button, 0, 0)
+        buttons.addWidget(self.correct_button, 0, 1)
+        buttons.addWidget(self.hardware_file_button, 1, 0)
+        buttons.addWidget(self.cluster.add_button, 1, 1)
+        buttons.setRowStretch(2, 1)
         hw_layout.addLayout(buttons)
 
         self.picker = ModelPicker()
@@ -186,6 +191,7 @@ class MainWindow(QMainWindow):
     def _connect_signals(self) -> None:
         self.reprobe_button.clicked.connect(self.start_probe)
         self.hardware_file_button.clicked.connect(self.choose_hardware_file)
+        self.correct_button.clicked.connect(self.open_corrections)
         self.open_hardware_action.triggered.connect(self.choose_hardware_file)
         self.export_action.triggered.connect(self.export_report)
         self.settings_action.triggered.connect(self.open_settings)
@@ -245,6 +251,7 @@ class MainWindow(QMainWindow):
         """Plan for ``hardware`` (probed or loaded), with the user's saved corrections applied."""
         self.probed = hardware
         self.hardware = st.apply_overrides(hardware, self.settings.preferences.overrides)
+        self.correct_button.setEnabled(True)
         self.hardware_label.setText("\n".join(hardware_lines(self.hardware)))
         self.statusBar().showMessage(hardware_one_line(self.hardware))
         self.hardware_changed.emit(self.hardware)
@@ -254,6 +261,25 @@ class MainWindow(QMainWindow):
             self._replan()
         elif pending:
             self.choose_model(pending)
+
+    def open_corrections(self):  # -> ui.corrections.CorrectionsDialog | None
+        """The wizard's correction form for the machine shown; OK saves the corrections and plans again."""
+        if self.probed is None or self.hardware is None:
+            return None
+        from ui.corrections import CorrectionsDialog
+
+        dialog = CorrectionsDialog(self.probed, self.hardware, self)
+
+        def accepted() -> None:
+            overrides = dialog.form.overrides()
+            if overrides != self.settings.preferences.overrides:
+                self._update_settings(self.settings.with_preferences(overrides=overrides))
+                self.set_hardware(self.probed)
+
+        dialog.accepted.connect(accepted)
+        dialog.open()
+        self._corrections_dialog = dialog
+        return dialog
 
     def choose_hardware_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
@@ -490,6 +516,7 @@ class MainWindow(QMainWindow):
         if hardware is not None:
             self.probed = hardware
             self.hardware = st.apply_overrides(hardware, settings.preferences.overrides)
+            self.correct_button.setEnabled(True)
             self.hardware_label.setText("\n".join(hardware_lines(self.hardware)))
         if model is not None and plan is not None:
             self._plan_generation += 1

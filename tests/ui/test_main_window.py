@@ -236,3 +236,32 @@ def test_help_setup_wizard_reopens_it_with_the_known_machine(window, fake, qtbot
     assert "RTX 4090" in wizard.pages[wizard.current_page_id()].found.text()
     assert [k for k, *_ in fake.calls].count("probe") == probes  # no second probe
     wizard.reject()
+
+
+def test_correct_button_saves_the_corrections_and_replans(window, fake, qtbot) -> None:
+    from PySide6.QtWidgets import QDialogButtonBox
+
+    assert window.correct_button.isEnabled() and window.correct_button.isVisible()
+    plans_before = sum(1 for kind, *_ in fake.calls if kind == "plan")
+    dialog = window.open_corrections()
+    form = dialog.form
+    assert form.ram.value() == 256.0 and len(form.gpu_spins) == 2  # the same form as the wizard's
+    form.ram.setValue(192.0)
+    _index, vram, bw = form.gpu_spins[1]
+    vram.setValue(20.0)
+    bw.setValue(900.0)
+    dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).click()
+    overrides = window.settings.preferences.overrides
+    assert overrides.ram_total_bytes == 192 * 2**30
+    assert overrides.gpus == (st.GpuOverride(1, 20 * 2**30, 900.0),)
+    assert st.load().preferences.overrides == overrides  # saved in the settings file
+    assert window.hardware.memory.total_bytes == 192 * 2**30
+    assert window.hardware.gpus[1].vram_total_bytes == 20 * 2**30 and window.hardware.gpus[1].bandwidth_source == "user"
+    assert "192.0 GiB RAM" in window.hardware_label.text()
+    qtbot.waitUntil(lambda: sum(1 for kind, *_ in fake.calls if kind == "plan") > plans_before, timeout=5000)
+    qtbot.waitUntil(lambda: window.plan.hardware[0].memory.total_bytes == 192 * 2**30, timeout=5000)
+    # opened again, it shows the corrected values; cancel changes nothing
+    again = window.open_corrections()
+    assert again.form.ram.value() == 192.0
+    again.reject()
+    assert window.settings.preferences.overrides == overrides

@@ -5,9 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import (
-    QDoubleSpinBox,
     QFileDialog,
-    QFormLayout,
     QGroupBox,
     QHBoxLayout,
     QPushButton,
@@ -18,14 +16,13 @@ from advisor import settings as st
 from advisor.hardware.types import Hardware, load_hardware_file
 from advisor.wizard import Page
 from ui import workers
+from ui.corrections import CorrectionsForm
 from ui.errors import show_error
 from ui.hardware_view import hardware_lines
 from ui.wizard.pages import WizardPage, _paragraph
 
 if TYPE_CHECKING:
     from ui.wizard.wizard import SetupWizard
-
-GiB = 2**30
 
 
 class HardwarePage(WizardPage):
@@ -37,14 +34,10 @@ class HardwarePage(WizardPage):
         self.found = _paragraph("Checking your hardware…")
         found_box = QGroupBox("Found")
         QVBoxLayout(found_box).addWidget(self.found)
-        self.ram = self._spin(" GiB", 0, 65536)
-        self.ram_bw = self._spin(" GB/s", 0, 20000)
-        self.fix_form = QFormLayout()
-        self.fix_form.addRow("System &RAM:", self.ram)
-        self.fix_form.addRow("RAM &speed:", self.ram_bw)
-        self.gpu_spins: list[tuple[int, QDoubleSpinBox, QDoubleSpinBox]] = []
+        self.corrections = CorrectionsForm()
+        self.ram, self.ram_bw = self.corrections.ram, self.corrections.ram_bw
         fix_box = QGroupBox("Corrections (leave as found if unsure)")
-        fix_box.setLayout(self.fix_form)
+        QVBoxLayout(fix_box).addWidget(self.corrections)
         self.apply_button = QPushButton("&Apply corrections")
         self.apply_button.clicked.connect(self.apply_corrections)
         self.file_button = QPushButton("Load a hardware &file…")
@@ -62,16 +55,6 @@ class HardwarePage(WizardPage):
         self.body.addLayout(buttons)
         self.body.addStretch(1)
         self._probing = False
-
-    @staticmethod
-    def _spin(suffix: str, low: float, high: float) -> QDoubleSpinBox:
-        spin = QDoubleSpinBox()
-        spin.setMaximumWidth(180)
-        spin.setRange(low, high)
-        spin.setDecimals(1)
-        spin.setSuffix(suffix)
-        spin.setSpecialValueText("unknown")
-        return spin
 
     def initializePage(self) -> None:
         super().initializePage()
@@ -112,41 +95,14 @@ class HardwarePage(WizardPage):
         if hw is None:
             return
         self.found.setText("\n".join(hardware_lines(hw)))
-        self.ram.setValue(hw.memory.total_bytes / GiB)
-        self.ram_bw.setValue(hw.memory.bandwidth_gbps or 0)
-        for _index, vram, bw in self.gpu_spins:
-            self.fix_form.removeRow(vram)
-            self.fix_form.removeRow(bw)
-        self.gpu_spins = []
-        for gpu in hw.gpus:
-            vram = self._spin(" GiB", 0, 4096)
-            vram.setValue((gpu.vram_total_bytes or 0) / GiB)
-            bw = self._spin(" GB/s", 0, 20000)
-            bw.setValue(gpu.bandwidth_gbps or 0)
-            self.fix_form.addRow(f"GPU {gpu.index} &memory:", vram)
-            self.fix_form.addRow(f"GPU {gpu.index} speed:", bw)
-            self.gpu_spins.append((gpu.index, vram, bw))
+        self.corrections.set_hardware(self.setup.probed, hw)
+
+    @property
+    def gpu_spins(self):  # the per-GPU (index, memory, speed) fields
+        return self.corrections.gpu_spins
 
     def overrides(self) -> st.HardwareOverrides:
-        """Only values the user changed from what was found become corrections."""
-        probed = self.setup.probed
-        if probed is None:
-            return st.HardwareOverrides()
-
-        def changed(value: float, found: float | None, scale: float) -> float | None:
-            return None if value == 0 or (found is not None and abs(value - found / scale) < 0.05) else value
-
-        ram = changed(self.ram.value(), probed.memory.total_bytes, GiB)
-        ram_bw = changed(self.ram_bw.value(), probed.memory.bandwidth_gbps, 1)
-        gpus = []
-        by_index = {g.index: g for g in probed.gpus}
-        for index, vram, bw in self.gpu_spins:
-            gpu = by_index.get(index)
-            v = changed(vram.value(), gpu.vram_total_bytes if gpu else None, GiB)
-            b = changed(bw.value(), gpu.bandwidth_gbps if gpu else None, 1)
-            if v is not None or b is not None:
-                gpus.append(st.GpuOverride(index, int(v * GiB) if v is not None else None, b))
-        return st.HardwareOverrides(int(ram * GiB) if ram is not None else None, ram_bw, tuple(gpus))
+        return self.corrections.overrides()
 
     def apply_corrections(self) -> None:
         overrides = self.overrides()
