@@ -22,8 +22,13 @@ def _bandwidth(gbps: float | None, source: str | None) -> str:
 
 
 def gpu_line(gpu: Gpu) -> str:
-    vram = mem_size(gpu.vram_total_bytes) if gpu.vram_total_bytes else "memory unknown"
-    shared = ", shares system memory" if gpu.unified_memory else ""
+    if gpu.unified_memory and not gpu.vram_total_bytes:
+        limit = gpu.working_set_limit_bytes
+        vram = "shares system memory" + (f" (up to {mem_size(limit)})" if limit else "")
+        shared = ""
+    else:
+        vram = mem_size(gpu.vram_total_bytes) if gpu.vram_total_bytes else "memory unknown"
+        shared = ", shares system memory" if gpu.unified_memory else ""
     extra = []
     if gpu.compute_capability:
         extra.append(f"compute {gpu.compute_capability}")

@@ -47,6 +47,32 @@ def screenshot_machine():  # -> Hardware
     )
 
 
+def strix_halo(label: str, address: str | None = None):  # -> Hardware
+    """A 128 GB Strix Halo box (Ryzen AI Max+ 395, Radeon 8060S with unified memory), for the cluster picture."""
+    from advisor.hardware.types import Cpu, Disk, Gpu, Hardware, LlamaCpp, Memory
+
+    return Hardware(
+        cpu=Cpu(name="AMD Ryzen AI Max+ 395", vendor="amd", physical_cores=16, logical_cores=32),
+        memory=Memory(total_bytes=128 * GiB, bandwidth_gbps=256.0, bandwidth_source="spec"),
+        gpus=(
+            Gpu(
+                vendor="amd",
+                name="Radeon 8060S Graphics",
+                architecture="gfx1151",
+                unified_memory=True,
+                working_set_limit_bytes=126976 * 2**20,
+                bandwidth_gbps=256.0,
+                bandwidth_source="spec",
+            ),
+        ),
+        disk=Disk(path="/home/you/models", free_bytes=2 * 10**12, read_gbps=6.0),
+        llama_cpp=LlamaCpp(build="b8763", backend="rocm"),
+        os="linux",
+        label=label,
+        hostname=address,
+    )
+
+
 def _pump(app, until: Callable[[], bool], timeout: float = 60.0) -> None:
     """Run the event loop until ``until()`` holds (workers deliver their results through it)."""
     deadline = time.monotonic() + timeout
@@ -125,6 +151,23 @@ def render(out_dir: Path, backend=None) -> list[Path]:  # backend: ui.backend.Ba
     _pump(app, lambda: True)
     save(window, "main-window")
     window.close()
+
+    # issue 11: MiniMax M2.7 UD-Q6_K_XL over two 128 GB Strix Halo machines (llama.cpp RPC)
+    head = strix_halo("halo-a")
+    cluster_backend = Backend(probe=lambda: head, resolve=backend.resolve, plan=backend.plan)
+    cluster = MainWindow(
+        settings.with_ui(first_run_done=True), cluster_backend, probe_on_show=False, save_settings=False
+    )
+    cluster.resize(*SIZE)
+    cluster.show()
+    cluster.set_hardware(head)
+    _pump(app, lambda: cluster.plan is not None)
+    cluster.cluster.add_machine(strix_halo("halo-b", "192.168.1.21"))
+    _pump(app, lambda: cluster.plan is not None and len(cluster.plan.hardware) == 2)
+    cluster.select_quant("UD-Q6_K_XL")
+    _pump(app, lambda: True)
+    save(cluster, "main-window-cluster")
+    cluster.close()
     from ui import workers
 
     workers.wait_for_all(10_000)

@@ -58,6 +58,8 @@ def test_add_machine_plans_a_cluster_with_every_machines_command(qtbot, tmp_path
     window.show()
     qtbot.waitUntil(lambda: window.plan is not None, timeout=30_000)
     assert window.plan.option("UD-Q6_K_XL").verdict is not Verdict.RPC_CLUSTER
+    assert "GPU 0: Radeon 8060S Graphics, shares system memory (up to 124.0 GiB)" in window.hardware_label.text()
+    assert "memory unknown" not in window.hardware_label.text()
     assert not window.cluster.isVisible()
 
     other = tmp_path / "halo-b.json"
