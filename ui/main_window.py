@@ -49,6 +49,23 @@ from ui.widgets.badge import VerdictBadgeDelegate
 REPLAN_DELAY_MS = 250
 
 
+def check_machine_request(request: MachineRequest, taken: set[str]) -> None:
+    """The CLI's rules for a machine's name and address (``NAME@ADDRESS=FILE``), and a name not used yet."""
+    from advisor.errors import RigfitError
+    from advisor.plan.cluster import parse_machine_spec
+
+    where = f"@{request.address}" if request.address else ""
+    parsed = parse_machine_spec(f"{request.label}{where}={request.path}")
+    if parsed != (request.label, request.address, request.path):
+        raise RigfitError(
+            f"Cannot use the name {request.label!r}.", hint="Use letters, digits, '.', '_' or '-', e.g. worker1."
+        )
+    if request.label in taken:
+        raise RigfitError(
+            f"There is already a machine named {request.label!r}.", hint="Give each machine its own name."
+        )
+
+
 class MainWindow(QMainWindow):
     """Signals:
     hardware_changed(object): the machine being planned for (after the user's corrections).
@@ -375,7 +392,10 @@ class MainWindow(QMainWindow):
         """Read the other machine's hardware file on a worker, name it, and plan over both."""
         from dataclasses import replace
 
+        taken = {"head", *(hw.label for hw in (self.hardware, *self.cluster.machines()) if hw and hw.label)}
+
         def work(_ctx) -> Hardware:
+            check_machine_request(request, taken)
             hw = load_hardware_file(request.path)
             return replace(hw, label=request.label, hostname=request.address or hw.hostname)
 

@@ -127,3 +127,13 @@ def test_a_broken_machine_file_is_one_error_and_nothing_is_added(qtbot, tmp_path
     wait_task(qtbot, window.add_machine(MachineRequest(str(bad), "x")))
     assert len(shown) == 1 and isinstance(shown[0], RigfitError)
     assert window.cluster.machines() == ()
+    good = tmp_path / "good.json"
+    good.write_text(strix_halo("b").to_json())
+    for name, address in (("two words", None), ("a=b", None), ("ok", "10.0.0.2; rm -rf ~"), ("head", None)):
+        wait_task(qtbot, window.add_machine(MachineRequest(str(good), name, address)))
+    assert len(shown) == 5 and all(isinstance(e, RigfitError) for e in shown)
+    assert window.cluster.machines() == ()
+    wait_task(qtbot, window.add_machine(MachineRequest(str(good), "worker1", "10.0.0.2")))
+    wait_task(qtbot, window.add_machine(MachineRequest(str(good), "worker1")))
+    assert [hw.label for hw in window.cluster.machines()] == ["worker1"]
+    assert "already a machine named" in str(shown[-1]) and len(shown) == 6
