@@ -277,6 +277,8 @@ class DeviceSpec:
     bandwidth_gbps: float | None = None
     gpu: Gpu | None = None
     machine: str | None = None  # the RPC worker holding this device; None on the head
+    #: The CPU's SIMD features (``Cpu.features``); they decide which weights llama.cpp repacks. None: unknown.
+    cpu_features: tuple[str, ...] | None = None
 
 
 def _backend_prefix(gpu: Gpu, hardware: Hardware) -> str:
@@ -313,6 +315,7 @@ def cpu_device(hardware: Hardware) -> DeviceSpec:
         capacity_bytes=ram,
         reserve_bytes=os_headroom_bytes(ram),
         bandwidth_gbps=hardware.memory.bandwidth_gbps,
+        cpu_features=hardware.cpu.features or None,
     )
 
 
@@ -353,6 +356,49 @@ def rpc_devices(worker: Hardware, options: PlanOptions, *, machine: str, first_i
         ram = ram_capacity_bytes(worker)
         local = (DeviceSpec("CPU", "cpu", ram, os_headroom_bytes(ram), worker.memory.bandwidth_gbps),)
     return tuple(replace(spec, name=f"RPC{first_index + i}", machine=machine) for i, spec in enumerate(local))
+
+
+# ------------------------------------------------------------------------------------------------- repacking
+
+#: Weight types the CPU backend copies into its ``CPU_REPACK`` buffer, by the CPU features that enable it and the
+#: row multiple the matrix needs (ggml-cpu ``repack.cpp``, ``ggml_repack_get_optimal_repack_type``): (type,
+#: features that must all be present, rows % n == 0). ARM's neon is implied by dotprod and i8mm.
+REPACK_RULES: tuple[tuple[str, frozenset[str], int], ...] = (
+    ("q4_0", frozenset({"avx2"}), 8),
+    ("q4_0", frozenset({"i8mm"}), 4),
+    ("q4_0", frozenset({"dotprod"}), 4),
+    ("q4_k", frozenset({"avx2"}), 8),
+    ("q4_k", frozenset({"i8mm"}), 8),
+    ("q4_k", frozenset({"dotprod"}), 8),
+    ("q2_k", frozenset({"avx512f"}), 8),
+    ("iq4_nl", frozenset({"avx2"}), 8),
+    ("iq4_nl", frozenset({"dotprod"}), 4),
+)
+#: Features assumed when the probe could not read them: AVX2, which every x86-64 CPU of the last decade has.
+ASSUMED_CPU_FEATURES = ("avx2",)
+
+
+def repacked_tensor_bytes(facts: ModelFacts, weights: WeightMap, cpu_features: Sequence[str] | None) -> int:
+    """Bytes of the anonymous copy llama.cpp's CPU backend makes of repackable weights (all layers on the CPU).
+
+    Only matrices used by a matmul are repacked (2-D weights and 3-D expert stacks); the token embeddings are read
+    with ``get_rows`` and stay mapped. The mapping itself stays too, so these bytes come on top of the file. Counted
+    only when the header's tensor list is the one being planned (its bytes match the option's weights).
+    """
+    if not facts.tensors:
+        return 0
+    if abs(sum(t.n_bytes for t in facts.tensors) - weights.total_bytes) > max(MIB, weights.total_bytes // 100):
+        return 0
+    features = set(cpu_features or ASSUMED_CPU_FEATURES)
+    total = 0
+    for t in facts.tensors:
+        if len(t.shape) < 2 or t.name.startswith("token_embd"):
+            continue
+        if any(
+            t.type_name == kind and need <= features and t.shape[1] % rows == 0 for kind, need, rows in REPACK_RULES
+        ):
+            total += t.n_bytes
+    return total
 
 
 # ------------------------------------------------------------------------------------------------- assignment
@@ -584,6 +630,10 @@ def device_memory(
     peaks[0] = max(peaks[0], host_input_bytes(facts, cells, n_ub))
     holds[0] = True
 
+    # the CPU backend repacks only when no GPU is in use: with one, CPU weights take its host buffer type first
+    if request.repack and not any(d.kind != "cpu" and d.machine is None for d in devices):
+        repacked = repacked_tensor_bytes(facts, weights, devices[0].cpu_features)
+        weight[0] += repacked  # anonymous memory, not added to `mapped`; decode reads this copy, not the mapping
     staged = staged_weight_bytes(facts, weights, assignment, n_ub)
     first_gpu = next((i for i, d in enumerate(devices) if d.kind == "gpu"), None)
     rows = []
@@ -638,6 +688,7 @@ __all__ = [
     "kv_cells",
     "memory_constants",
     "os_headroom_bytes",
+    "repacked_tensor_bytes",
     "row_bytes",
     "rpc_devices",
     "weight_map_for",
