@@ -45,6 +45,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--context", type=int, metavar="N", help="context length in tokens (default: up to 32768)")
     parser.add_argument("--kv-type", choices=KV_CHOICES, default="f16", help="KV cache type for K and V")
+    parser.add_argument(
+        "--flash-attn",
+        choices=("on", "off", "auto"),
+        default="auto",
+        help="flash attention as llama.cpp's -fa (auto: on); a quantized V cache needs it on",
+    )
     parser.add_argument("--quant", action="append", metavar="Q", help="plan only this quantization (repeatable)")
     parser.add_argument("--download-dir", metavar="DIR", help="where the files will be, for the command line")
     parser.add_argument("--json", action="store_true", help="print the plan as JSON (rigfit.plan/1)")
@@ -71,7 +77,8 @@ def resolve(name: str) -> Model:
     return load_catalog_model(name)
 
 
-def machines(files: Sequence[str] | None) -> tuple[Hardware, ...]:
+def machines(files: Sequence[str] | None, download_dir: str | None = None) -> tuple[Hardware, ...]:
+    """The machines to plan for: the hardware files given, else this machine probed (disk = the download dir)."""
     if files:
         return tuple(load_hardware_file(path) for path in files)
     try:
@@ -82,7 +89,7 @@ def machines(files: Sequence[str] | None) -> tuple[Hardware, ...]:
         raise RigfitError(
             "This build of Rigfit cannot probe the machine yet.", hint="Pass a hardware file with --hardware FILE."
         ) from exc
-    return (probe(),)
+    return (probe(disk_path=download_dir),)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -90,12 +97,13 @@ def run(args: argparse.Namespace) -> int:
 
     if args.context is not None and args.context <= 0:
         raise RigfitError(f"--context must be a positive number of tokens, not {args.context}.")
-    hardware = machines(args.hardware)
+    hardware = machines(args.hardware, args.download_dir)
     model = resolve(args.model)
     options = PlanOptions(
         context=args.context,
         kv_type_k=args.kv_type,
         kv_type_v=args.kv_type,
+        flash_attention={"on": True, "off": False}.get(args.flash_attn),
         quants=tuple(args.quant) if args.quant else None,
         download_dir=args.download_dir,
     )
@@ -190,11 +198,32 @@ def render(result: Plan) -> str:
                     lines.append(f"    note: {cmd.note}")
         else:
             lines.append(f"  {rec.llama_cpp_command}")
+        lines.extend(f"  {line}" for line in memory_lines(rec))
         for risk in sorted(rec.risks, key=lambda r: -r.severity.rank):
             lines.append(f"  {risk.severity.value}: {risk.title}. {risk.remedy or ''}".rstrip())
     elif result.recommended_reason:
         lines += ["", result.recommended_reason]
     return "\n".join(lines)
+
+
+def memory_lines(opt: OptionPlan) -> list[str]:
+    """One line per device: what it holds out of what it has (GiB)."""
+    out = []
+    for row in opt.memory:
+        if not row.total_bytes:
+            continue
+        where = f"{row.device} on {row.machine}" if row.machine else row.device
+        have = f" of {row.capacity_bytes / 2**30:.1f}" if row.capacity_bytes else ""
+        parts = [
+            f"weights {row.weights_bytes / 2**30:.1f}",
+            f"KV {row.kv_bytes / 2**30:.1f}",
+            f"compute {(row.compute_bytes + row.output_bytes) / 2**30:.1f}",
+            f"reserve {row.other_bytes / 2**30:.1f}",
+        ]
+        if row.mapped_weights_bytes:
+            parts.append(f"{row.mapped_weights_bytes / 2**30:.1f} of the weights memory-mapped")
+        out.append(f"{where}: {row.total_bytes / 2**30:.1f}{have} GiB ({', '.join(parts)})")
+    return out
 
 
 def _machine_words(hw: Hardware) -> str:

@@ -90,6 +90,8 @@ class LlamaCpp:
 class Nvcc:
     version: str | None = None  # "13.2.1"
     path: str | None = None
+    #: nvcc's own build number as printed ("V13.2.78"), from which ``version`` is looked up.
+    compiler_version: str | None = None
 
 
 @dataclass(frozen=True)

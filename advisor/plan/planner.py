@@ -287,6 +287,9 @@ def recommend(
         return min(o.size_bytes * 8 / total_params, policy.quality_cap_bpw)
 
     usable = [o for o in safe if speed(o)[0] >= policy.usable_decode_tps]
+    # streaming from disk depends on which experts a prompt touches: never prefer it to an option held in memory
+    in_memory = [o for o in usable if o.verdict is not Verdict.DISK_STREAM]
+    usable = in_memory or usable
     if usable:
         best = max(usable, key=lambda o: (quality(o), speed(o)[0]))
         tps, estimated = speed(best)

@@ -25,6 +25,8 @@ def test_table_reads_at_a_glance():
     assert "streams from disk" in next(line for line in lines if line.startswith("BF16 "))
     assert f"Recommended: {p.recommended}" in text
     assert p.option(p.recommended).llama_cpp_command in text
+    gpu = p.option(p.recommended).memory[1]
+    assert f"CUDA0: {gpu.total_bytes / 2**30:.1f} of {gpu.capacity_bytes / 2**30:.1f} GiB (weights" in text
 
 
 def test_cli_reads_hardware_file_and_reports_missing_model_resolver_or_model(tmp_path, capsys):
@@ -92,3 +94,12 @@ def test_table_truncates_long_risk_titles_and_lists_the_recommended_risks():
     assert all(len(line) < 160 for line in table)
     rec = p.option(p.recommended)
     assert rec.risks and all(risk.title in text for risk in rec.risks)
+
+
+def test_cli_flash_attention_off_with_quantized_v_is_one_clear_error(tmp_path, capsys):
+    hw = tmp_path / "hw.json"
+    hw.write_text(machine(64).to_json())
+    code = main(["plan", "minimax-m2.7", "--hardware", str(hw), "--kv-type", "q8_0", "--flash-attn", "off"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "requires flash attention" in err and "Traceback" not in err

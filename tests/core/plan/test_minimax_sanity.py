@@ -117,3 +117,12 @@ def test_recommendation_prefers_the_faster_of_two_lossless_quants():
     assert p.option("Q8_0").verdict is Verdict.UNIFIED
     assert p.recommended == "Q8_0"
     assert "usable speed" in p.recommended_reason
+
+
+def test_recommendation_never_prefers_streaming_to_an_option_in_memory():
+    from advisor.model.catalog import load_catalog_model
+
+    p = plan(load_catalog_model("minimax-m2.7"), machine(64, gpus=(nvidia(),)), CTX)
+    rec = p.option(p.recommended)
+    assert rec.verdict is not Verdict.DISK_STREAM
+    assert any(o.verdict is Verdict.DISK_STREAM and o.size_bytes > rec.size_bytes for o in p.options)
