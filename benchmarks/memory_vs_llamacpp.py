@@ -79,6 +79,8 @@ class Bench:
     embd_type: GGMLQuantizationType = Q6_K
     shards: int = 0  # split_max_tensors for the writer (0: one file)
     extra_float: dict[str, float] = field(default_factory=dict)
+    extra_uint: dict[str, int] = field(default_factory=dict)
+    rope_dim: int | None = None  # partial rotary (MiniMax M2: 64 of 128)
 
 
 def _llama(**kw) -> GGUFSpec:
@@ -122,8 +124,37 @@ BENCHES = (
             expert_ff=768,
         ),
         Q8_0,
-        (Run(4096, "f16", True), Run(32768, "q8_0", True), Run(32768, "q4_0", True), Run(8192, "f16", False)),
+        (
+            Run(4096, "f16", True),
+            Run(8192, "f16", True),
+            Run(32768, "q8_0", True),
+            Run(32768, "q4_0", True),
+            Run(65536, "f16", True),
+            Run(8192, "f16", False),
+        ),
         expert_type=Q4_K,
+    ),
+    Bench(
+        "minimax-m2-q4_k",
+        GGUFSpec(
+            arch="minimax-m2",
+            name="bench minimax-m2",
+            n_layers=6,
+            n_embd=1536,
+            n_head=24,
+            n_head_kv=8,
+            head_dim=128,
+            n_ff=768,  # llama.cpp sizes MiniMax M2's experts by feed_forward_length
+            n_vocab=32768,
+            experts=32,
+            experts_used=8,
+            expert_ff=768,
+        ),
+        Q8_0,
+        (Run(8192, "f16", True), Run(32768, "q8_0", True), Run(4096, "f16", False)),
+        expert_type=Q4_K,
+        rope_dim=64,
+        extra_uint={"expert_gating_func": 2},
     ),
     Bench(
         "gemma3-swa-q8_0",
@@ -141,7 +172,13 @@ BENCHES = (
             tied_embeddings=True,
         ),
         Q8_0,
-        (Run(8192, "f16", True), Run(32768, "f16", True), Run(32768, "q8_0", True), Run(8192, "f16", False)),
+        (
+            Run(8192, "f16", True),
+            Run(32768, "f16", True),
+            Run(32768, "q8_0", True),
+            Run(65536, "q4_0", True),
+            Run(8192, "f16", False),
+        ),
         embd_type=Q8_0,
     ),
     Bench(
@@ -184,6 +221,12 @@ def _extra_tensors(arch: str, spec: GGUFSpec, layer: int) -> list[tuple[str, tup
         out += [(p + "attn_q_norm.weight", (hd,)), (p + "attn_k_norm.weight", (hd,))]
     if arch in ("gemma2", "gemma3"):
         out += [(p + "post_attention_norm.weight", (e,)), (p + "post_ffw_norm.weight", (e,))]
+    if arch == "minimax-m2":  # q/k norms over all heads, and the router's expert bias
+        out += [
+            (p + "attn_q_norm.weight", (spec.n_head * hd,)),
+            (p + "attn_k_norm.weight", (spec.n_head_kv * hd,)),
+            (p + "exp_probs_b.bias", (spec.experts,)),
+        ]
     return out
 
 
@@ -235,7 +278,7 @@ def write_model(bench: Bench, directory: Path, seed: int = 4) -> list[Path]:
     w.add_head_count_kv(spec.n_head_kv)
     w.add_key_length(spec.key_length)
     w.add_value_length(spec.key_length)
-    w.add_rope_dimension_count(spec.key_length)
+    w.add_rope_dimension_count(bench.rope_dim or spec.key_length)
     w.add_layer_norm_rms_eps(1e-6)
     if spec.experts:
         w.add_expert_count(spec.experts)
@@ -245,6 +288,8 @@ def write_model(bench: Bench, directory: Path, seed: int = 4) -> list[Path]:
         w.add_sliding_window(spec.sliding_window)
     for key, value in bench.extra_float.items():
         w.add_float32(f"{a}.{key}", value)
+    for key, value in bench.extra_uint.items():
+        w.add_uint32(f"{a}.{key}", value)
     tokens = ["<unk>", "<s>", "</s>", *[f"<0x{b:02X}>" for b in range(256)]]
     tokens += [f"\u2581t{i}" for i in range(spec.n_vocab - len(tokens))]
     w.add_tokenizer_model("llama")
@@ -437,8 +482,27 @@ def markdown(result: dict, notes: str) -> str:
             f"{'on' if r['flash_attention'] else 'off'} | {cells} | {tot_o:.1f} / {tot_t:.1f} | {diff:+.2f} % | "
             f"{'yes' if within_target(tot_o, tot_t) else '**no**'} |"
         )
-    lines += ["", notes.strip(), ""]
+    lines += ["", *findings(rows), "", notes.strip(), ""]
     return "\n".join(lines)
+
+
+def findings(rows: list[dict]) -> list[str]:
+    """What this run's numbers say, computed from them (so the prose cannot drift from the table)."""
+    exact = {
+        k: sum(abs(r["rigfit_mib"][k] - r["llama_cpp_mib"][k]) < 0.01 for r in rows) for k in BUFFERS if k != "compute"
+    }
+    n = len(rows)
+    by_gap = sorted(rows, key=lambda r: -abs(r["rigfit_mib"]["compute"] - r["llama_cpp_mib"]["compute"]))
+    worst = [
+        f"{r['model']} at {r['context']} ({r['cache']}, FA {'on' if r['flash_attention'] else 'off'}): "
+        f"{r['rigfit_mib']['compute'] - r['llama_cpp_mib']['compute']:+.1f} MiB"
+        for r in by_gap[:3]
+    ]
+    worst_total = max(abs(totals(r)[0] - totals(r)[1]) / totals(r)[1] for r in rows)
+    return [
+        "Measured: " + ", ".join(f"`{k}` exact on {v} of {n} runs" for k, v in exact.items()) + "; the largest",
+        f"compute-buffer differences are {'; '.join(worst)}. The worst total is off by {100 * worst_total:.1f} %.",
+    ]
 
 
 def _cell(ours: float, theirs: float) -> str:
@@ -451,21 +515,36 @@ NOTES = """
 Columns: `mapped` is llama.cpp's `CPU_Mapped model buffer size` (the file range the weights are mapped from; one
 line per shard), `repack` its `CPU_REPACK` buffer (an anonymous copy of the Q4_0 / Q4_K / IQ4_NL matrices that
 the AVX2 CPU backend re-lays out for faster matmuls; the mapping stays), `KV` the `CPU KV buffer` (both caches of
-an SWA model), `compute` the `CPU compute buffer` and `output` the logits buffer. One cell means both agree to
-0.01 MiB. Settings: one sequence, `n_batch` 2048, `n_ubatch` 512, mmap on, `swa_full` off (llama-server's
-defaults for these).
+an SWA model), `compute` the `CPU compute buffer` and `output` the logits buffer. One number in a cell means both
+agree to 0.01 MiB. Settings: one sequence, `n_batch` 2048, `n_ubatch` 512, mmap on, `swa_full` off (llama-server's
+settings for these in Rigfit's command line).
 
-What the comparison shows:
+Why the numbers differ where they do:
 
-- **Weights, repack, KV cache, output: exact**, including the SWA caches (sliding layers hold
-  `pad(window + n_ubatch, 256)` cells), q8_0 / q4_0 caches and the shards.
-- **Compute buffer: a model, not a replay of llama.cpp's graph allocator** (see docs/planner.md). It is within a
-  few MiB here; the differences come from per-architecture graph details the model does not follow one by one
-  (see the table's compute column). They are far below the target on every run.
-- Not measured here: GPU buffers (no GPU on this machine; the GPU formula is checked against a real
+- **Repack (fixed).** The planner used to leave the `CPU_REPACK` copy out, so every Q4_0 / Q4_K run missed by the
+  whole repack column (190-365 MiB here, 20-30 % of the total). llama.cpp's CPU backend makes that copy for the
+  types its CPU features allow (ggml-cpu `repack.cpp`, `ggml_repack_get_optimal_repack_type`: Q4_0, Q4_K, IQ4_NL
+  with AVX2 when the matrix has a multiple of 8 rows; Q4_0 / Q4_K / IQ4_NL on ARM with dotprod or i8mm; Q2_K with
+  AVX-512), and only when no GPU is in use (with one, CPU-held weights take the GPU's host buffer type, which comes
+  first in llama.cpp's `make_cpu_buft_list`). `advisor/plan/memory.py` now counts it as anonymous memory;
+  CPU-only plans that stream from disk drop it and pass `--no-repack`. Tests: `tests/core/plan/test_memory_truth.py`.
+- **Compute buffer: a model, not a replay** of llama.cpp's graph allocator (docs/planner.md). Rigfit takes the
+  largest live set: the KQ masks plus the biggest block phase plus two activations, or the logits of a whole
+  ubatch plus two activations. For dense models with a real-sized vocabulary the logits phase decides and the
+  numbers agree exactly. The differences that remain:
+  - the MoE runs (qwen3moe) are not even monotonic in context in llama.cpp (72, 96, 72 ... 110, 114 MiB from 4K to
+    64K): ggml-alloc reuses freed blocks best-fit, so the peak depends on where the 64 MiB logits tensor and the
+    expert activations land, not only on what is alive at once (Rigfit is low at some contexts and high at 64K;
+    the line above gives the sizes). A fragmentation allowance would trade one error for the other, so there is none;
+  - +3 to +7 MiB more in llama.cpp without flash attention and with quantized caches: about one more
+    `n_embd x n_ubatch` f32 tensor alive at the attention's peak; not traced tensor by tensor;
+  - gemma2: about 8 MiB more in llama.cpp, from its extra graph ops (logit soft-capping, post-norms);
+  - MiniMax M2: Rigfit 4-15 MiB high: it counts the router and every expert intermediate alive at once, where the
+    allocator reuses some in place.
+  All are far inside the target; a GPU gets the same model plus its own reserve (docs/planner.md).
+- **Not measured here:** GPU buffers (no GPU on this machine; the GPU formula is checked against a real
   MiniMax-M2.7 load log in docs/planner.md), weights staged in a GPU compute buffer at partial offload, several
-  parallel sequences, and CPUs that repack other types (ARM: Q4_0 / IQ4_NL / Q4_K with dotprod or i8mm; AVX-512:
-  Q2_K as well).
+  parallel sequences, and CPUs that repack other types.
 """
 
 
