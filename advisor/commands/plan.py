@@ -184,10 +184,13 @@ def render(result: Plan) -> str:
     widths = [max(len(str(r[i])) for r in (header, *rows)) for i in range(len(header))]
     for row in (header, *rows):
         lines.append("  ".join(str(cell).ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
-    lines.append("")
-    for o in result.options:
-        if o.verdict in (Verdict.IMPOSSIBLE, Verdict.DISK_STREAM):
-            lines.append(f"{o.quant}: {o.verdict_reason}.")
+    notes = [
+        f"{o.quant}: {o.verdict_reason}."
+        for o in result.options
+        if o.verdict in (Verdict.IMPOSSIBLE, Verdict.DISK_STREAM)
+    ]
+    if notes:
+        lines += ["", *notes]
     if result.recommended:
         rec = result.option(result.recommended)
         lines += ["", f"Recommended: {rec.quant}. {result.recommended_reason}"]
@@ -227,6 +230,6 @@ def memory_lines(opt: OptionPlan) -> list[str]:
 
 
 def _machine_words(hw: Hardware) -> str:
-    ram = f"{hw.memory.total_bytes / 2**30:.0f} GiB RAM"
+    ram = f"{hw.memory.total_bytes / 2**30:.3g} GiB RAM"
     gpus = ", ".join(g.name for g in hw.gpus)
     return f"{gpus} + {ram}" if gpus else ram

@@ -164,3 +164,12 @@ def test_cli_missing_file_is_one_clear_error(tmp_path, capsys):
     assert main(["plan", str(tmp_path / "nope.gguf"), "--hardware", str(hw)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("rigfit: ") and "Traceback" not in err
+
+
+def test_cli_without_hardware_file_probes_this_machine(tmp_path, capsys):
+    (path,) = write_gguf(tmp_path / "Tiny-Q8_0.gguf", DENSE)
+    assert main(["plan", str(path), "--download-dir", str(tmp_path), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["hardware"]["memory"]["total_bytes"] > 0
+    assert data["hardware"]["disk"]["path"]  # the download dir's disk was probed for free space
+    assert data["options"][0]["verdict"] != "impossible"
