@@ -117,15 +117,23 @@ def check_kv_types(type_k: str, type_v: str, flash_attention: bool) -> None:
         )
 
 
-def kv_cells(facts: ModelFacts, context: int, *, ubatch: int = 512, parallel: int = 1) -> tuple[int, ...]:
-    """Cells of KV cache each layer allocates (0 for a layer without a cache)."""
+def kv_stream_cells(facts: ModelFacts, context: int, *, ubatch: int = 512, parallel: int = 1) -> tuple[int, ...]:
+    """Cells of one KV stream per layer (0 for a layer without a cache); there are ``parallel`` streams.
+
+    ``llama-server -np N`` without ``--kv-unified`` (Rigfit's command) gives each sequence its own stream of
+    ``n_ctx_seq = pad(pad(context, 256) / N, 256)`` cells (llama-context.cpp), and a sliding-window layer holds
+    ``pad(min(n_ctx_seq, window + n_ubatch), 256)`` cells per stream (llama-kv-cache-iswa.cpp: ``n_swa x 1`` when
+    not unified). The KQ masks and attention scores span one stream's cells.
+    """
     consts = memory_constants()
+    streams = max(1, parallel)
     base = pad(max(1, context), consts.context_pad)
+    if streams > 1:
+        base = pad(base // streams, consts.context_pad)
     swa_layers = set(facts.swa_layers)
     swa = base
     if facts.sliding_window and swa_layers:
-        # the unified KV (llama-server's default) holds `parallel` windows at once
-        swa = pad(min(base, facts.sliding_window * max(1, parallel) + ubatch), consts.swa_pad)
+        swa = pad(min(base, facts.sliding_window + ubatch), consts.swa_pad)
     cells = []
     for layer in range(facts.block_count):
         if _kv_heads(facts, layer) == 0 and not facts.kv_lora_rank:
@@ -133,6 +141,12 @@ def kv_cells(facts: ModelFacts, context: int, *, ubatch: int = 512, parallel: in
         else:
             cells.append(swa if layer in swa_layers else base)
     return tuple(cells)
+
+
+def kv_cells(facts: ModelFacts, context: int, *, ubatch: int = 512, parallel: int = 1) -> tuple[int, ...]:
+    """Cells of KV cache each layer allocates over all its streams (0 for a layer without a cache)."""
+    per_stream = kv_stream_cells(facts, context, ubatch=ubatch, parallel=parallel)
+    return tuple(c * max(1, parallel) for c in per_stream)
 
 
 def _kv_heads(facts: ModelFacts, layer: int) -> int:
@@ -591,10 +605,12 @@ def device_memory(
     kv_tok = [0] * n
     peaks = [0] * n
     holds = [False] * n
-    cells = kv_cells(facts, request.context, ubatch=request.ubatch, parallel=request.parallel)
+    stream_cells = kv_stream_cells(facts, request.context, ubatch=request.ubatch, parallel=request.parallel)
+    cells = tuple(c * max(1, request.parallel) for c in stream_cells)
     per_token = kv_bytes_per_token_by_layer(facts, request.type_k, request.type_v)
     n_ub = request.n_ub
-    layer_masks = mask_bytes(cells, n_ub, 2 if request.flash_attention else 4)
+    # masks and attention scores cover one stream's cells for each token of the ubatch
+    layer_masks = mask_bytes(stream_cells, n_ub, 2 if request.flash_attention else 4)
     peak_cache: dict[tuple[int, bool], int] = {}
     used_share = (facts.expert_used_count / facts.expert_count) if facts.expert_count > 1 else 1.0
 
@@ -616,9 +632,9 @@ def device_memory(
             kv[kdev] += cells[il] * per_token[il]
             kv_tok[kdev] += per_token[il]
             moe_layer = facts.is_moe and il >= facts.leading_dense_block_count
-            key = (cells[il], moe_layer)
+            key = (stream_cells[il], moe_layer)
             if key not in peak_cache:
-                peak_cache[key] = layer_peak_bytes(facts, cells[il], n_ub, request.flash_attention, moe_layer)
+                peak_cache[key] = layer_peak_bytes(facts, stream_cells[il], n_ub, request.flash_attention, moe_layer)
             peak = peak_cache[key]
             peaks[ldev] = max(peaks[ldev], peak + layer_masks)
             holds[ldev] = True
@@ -627,7 +643,7 @@ def device_memory(
     peaks[out_dev] = max(peaks[out_dev], output_peak_bytes(facts, n_ub))
     holds[out_dev] = True
     # the CPU always builds the inputs (f32 masks, embeddings lookup), even when every layer is on a GPU
-    peaks[0] = max(peaks[0], host_input_bytes(facts, cells, n_ub))
+    peaks[0] = max(peaks[0], host_input_bytes(facts, stream_cells, n_ub))
     holds[0] = True
 
     # the CPU backend repacks only when no GPU is in use: with one, CPU weights take its host buffer type first
@@ -686,6 +702,7 @@ __all__ = [
     "kv_bytes_by_layer",
     "kv_bytes_per_token_by_layer",
     "kv_cells",
+    "kv_stream_cells",
     "memory_constants",
     "os_headroom_bytes",
     "repacked_tensor_bytes",

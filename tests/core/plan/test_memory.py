@@ -76,8 +76,8 @@ def test_sliding_window_layers_hold_window_plus_ubatch():
     facts = dense_facts(sliding_window=1024, swa_layers=(0, 1, 2))
     cells = kv_cells(facts, 32768, ubatch=512, parallel=1)
     assert cells == (1536, 1536, 1536, 32768)
-    # four slots hold four windows; never more than the full cache
-    assert kv_cells(facts, 32768, ubatch=512, parallel=4)[0] == 4608
+    # four slots (-np 4, not unified) are four streams of 8192 cells, each holding one window
+    assert kv_cells(facts, 32768, ubatch=512, parallel=4) == (4 * 1536, 4 * 1536, 4 * 1536, 32768)
     assert kv_cells(facts, 1000, ubatch=512, parallel=1)[0] == 1024
 
 

@@ -116,3 +116,24 @@ def test_large_vocabulary_compute_buffer_is_the_logits_of_a_ubatch_plus_two_acti
     row, _ = cpu_row(path, machine(), context=2048, flash_attention=True)
     assert row.compute_bytes == 4096 * 512 * 4 + 2 * 512 * 64 * 4
     assert row.output_bytes == 4096 * 4  # one sequence's logits row
+
+
+def test_parallel_slots_get_one_kv_stream_each_with_its_own_window(tmp_path: Path) -> None:
+    # -np 3 without --kv-unified: n_ctx 10000 -> 10240 -> 3 streams of pad(10240 // 3, 256) = 3584 cells;
+    # a sliding layer keeps pad(min(3584, 1024 + 512), 256) = 1536 cells per stream
+    spec = GGUFSpec(arch="gemma3", n_layers=12, sliding_window=1024, tied_embeddings=True)
+    (path,) = write_gguf(tmp_path / "tiny-gemma3.gguf", spec)
+    row, option = cpu_row(path, machine(), context=10000, parallel=3)
+    assert row.kv_bytes == 3 * (2 * 3584 + 10 * 1536) * (32 * 2) * 2
+    assert row.output_bytes == 3 * 256 * 4  # one logits row per sequence
+    assert "-np" in option.llama_cpp_argv and "--kv-unified" not in option.llama_cpp_argv
+
+
+def test_attention_scores_without_flash_attention_span_one_stream(tmp_path: Path) -> None:
+    # without flash attention the f32 scores are n_kv x n_ubatch x n_head and the f32 mask n_kv x n_ubatch, where
+    # n_kv is one stream's cells: 4 slots at 16384 tokens score 4096 cells, not 16384
+    spec = GGUFSpec(n_layers=2, n_embd=64, n_head=4, n_head_kv=2)
+    (path,) = write_gguf(tmp_path / "tiny.gguf", spec)
+    one, _ = cpu_row(path, machine(), context=16384, flash_attention=False, parallel=1)
+    four, _ = cpu_row(path, machine(), context=16384, flash_attention=False, parallel=4)
+    assert one.compute_bytes - four.compute_bytes == (16384 - 4096) * 512 * (4 * 4 + 4)
