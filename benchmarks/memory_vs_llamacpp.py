@@ -65,6 +65,7 @@ class Run:
     context: int
     cache: str  # K and V cache type
     flash: bool
+    parallel: int = 1  # sequences (llama-server -np N: one KV stream each, not unified)
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,7 @@ BENCHES = (
             Run(16384, "q8_0", True),
             Run(32768, "q4_0", True),
             Run(8192, "f16", False),
+            Run(16384, "f16", False, parallel=4),
         ),
     ),
     Bench(
@@ -131,6 +133,7 @@ BENCHES = (
             Run(32768, "q4_0", True),
             Run(65536, "f16", True),
             Run(8192, "f16", False),
+            Run(16384, "q8_0", True, parallel=2),
         ),
         expert_type=Q4_K,
     ),
@@ -178,6 +181,8 @@ BENCHES = (
             Run(32768, "q8_0", True),
             Run(65536, "q4_0", True),
             Run(8192, "f16", False),
+            Run(32768, "f16", True, parallel=4),
+            Run(10000, "f16", True, parallel=3),
         ),
         embd_type=Q8_0,
     ),
@@ -317,13 +322,24 @@ def write_model(bench: Bench, directory: Path, seed: int = 4) -> list[Path]:
 _LOADER = textwrap.dedent(
     """
     import sys, llama_cpp
-    path, n_ctx, type_k, fa = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == "1"
-    kwargs = dict(model_path=path, n_ctx=n_ctx, n_batch=2048, n_ubatch=512, n_gpu_layers=0, n_threads=1,
-                  swa_full=False, type_k=type_k, type_v=type_k, verbose=True, use_mmap=True)
-    try:
-        llama_cpp.Llama(flash_attn=fa, **kwargs)
-    except TypeError:
-        llama_cpp.Llama(flash_attn_type=1 if fa else 0, **kwargs)
+    path, fa = sys.argv[1], sys.argv[4] == "1"
+    n_ctx, type_kv, n_seq = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[5])
+    llama_cpp.llama_backend_init()
+    mp = llama_cpp.llama_model_default_params()
+    mp.n_gpu_layers = 0
+    mp.use_mmap = True
+    model = llama_cpp.llama_model_load_from_file(path.encode(), mp)
+    if not model:
+        sys.exit("model did not load")
+    cp = llama_cpp.llama_context_default_params()
+    cp.n_ctx, cp.n_batch, cp.n_ubatch, cp.n_seq_max = n_ctx, 2048, 512, n_seq
+    cp.kv_unified = False  # llama-server with an explicit -np N
+    cp.swa_full = False
+    cp.n_threads = cp.n_threads_batch = 1
+    cp.type_k = cp.type_v = type_kv
+    cp.flash_attn_type = 1 if fa else 0
+    if not llama_cpp.llama_init_from_model(model, cp):
+        sys.exit("context did not initialise")
     """
 )
 
@@ -343,7 +359,16 @@ def parse_buffers(log: str) -> dict[str, float]:
 
 def llama_cpp_load(path: Path, run: Run) -> tuple[dict[str, float], list[str]]:
     proc = subprocess.run(
-        [BENCH_PYTHON, "-c", _LOADER, str(path), str(run.context), str(GGML_TYPE_IDS[run.cache]), str(int(run.flash))],
+        [
+            BENCH_PYTHON,
+            "-c",
+            _LOADER,
+            str(path),
+            str(run.context),
+            str(GGML_TYPE_IDS[run.cache]),
+            str(int(run.flash)),
+            str(run.parallel),
+        ],
         capture_output=True,
         text=True,
         timeout=900,
@@ -387,7 +412,13 @@ def bench_hardware() -> Hardware:
 
 def rigfit_buffers(path: Path, run: Run, hardware: Hardware) -> dict[str, float]:
     model = resolve_model(str(path))
-    options = PlanOptions(context=run.context, kv_type_k=run.cache, kv_type_v=run.cache, flash_attention=run.flash)
+    options = PlanOptions(
+        context=run.context,
+        kv_type_k=run.cache,
+        kv_type_v=run.cache,
+        flash_attention=run.flash,
+        parallel=run.parallel,
+    )
     (option,) = plan(model, hardware, options).options
     if option.verdict is not Verdict.CPU:
         raise RuntimeError(f"expected a cpu plan for {path.name}, got {option.verdict}: {option.verdict_reason}")
@@ -434,13 +465,14 @@ def measure(keep: Path | None, only: set[str] | None, say: Callable[[str], None]
                         "context": run.context,
                         "cache": run.cache,
                         "flash_attention": run.flash,
+                        "parallel": run.parallel,
                         "llama_cpp_mib": theirs,
                         "rigfit_mib": {k: round(v, 3) for k, v in ours.items()},
                         "llama_cpp_log": lines,
                     }
                 )
                 say(
-                    f"{bench.name:17} ctx={run.context:6} {run.cache:5} fa={int(run.flash)}  "
+                    f"{bench.name:17} ctx={run.context:6} np={run.parallel} {run.cache:5} fa={int(run.flash)}  "
                     + "  ".join(f"{k} {ours[k]:8.2f}/{theirs[k]:8.2f}" for k in BUFFERS)
                 )
             if keep is None:
@@ -468,8 +500,8 @@ def markdown(result: dict, notes: str) -> str:
         "row of `plan(...)` for the same machine without a GPU. MiB, **Rigfit / llama.cpp**. Target: each total",
         f"within 3 % or 64 MiB, whichever is larger: **{ok} of {len(rows)} runs** meet it.",
         "",
-        "| model | file | ctx | cache | FA | mapped | repack | KV | compute | output | total | diff | ok |",
-        "|---|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| model | file | ctx | np | cache | FA | mapped | repack | KV | compute | output | total | diff | ok |",
+        "|---|---:|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in rows:
         o, t = r["rigfit_mib"], r["llama_cpp_mib"]
@@ -478,7 +510,7 @@ def markdown(result: dict, notes: str) -> str:
         diff = 100 * (tot_o - tot_t) / tot_t
         shards = f" ({r['shards']} files)" if r["shards"] > 1 else ""
         lines.append(
-            f"| {r['model']}{shards} | {r['file_mib']:.0f} | {r['context']} | {r['cache']} | "
+            f"| {r['model']}{shards} | {r['file_mib']:.0f} | {r['context']} | {r.get('parallel', 1)} | {r['cache']} | "
             f"{'on' if r['flash_attention'] else 'off'} | {cells} | {tot_o:.1f} / {tot_t:.1f} | {diff:+.2f} % | "
             f"{'yes' if within_target(tot_o, tot_t) else '**no**'} |"
         )
@@ -516,8 +548,9 @@ Columns: `mapped` is llama.cpp's `CPU_Mapped model buffer size` (the file range 
 line per shard), `repack` its `CPU_REPACK` buffer (an anonymous copy of the Q4_0 / Q4_K / IQ4_NL matrices that
 the AVX2 CPU backend re-lays out for faster matmuls; the mapping stays), `KV` the `CPU KV buffer` (both caches of
 an SWA model), `compute` the `CPU compute buffer` and `output` the logits buffer. One number in a cell means both
-agree to 0.01 MiB. Settings: one sequence, `n_batch` 2048, `n_ubatch` 512, mmap on, `swa_full` off (llama-server's
-settings for these in Rigfit's command line).
+agree to 0.01 MiB. `np` is the number of sequences (`-np`, one KV stream each: llama-server's layout when `-np` is given
+without `--kv-unified`, as in Rigfit's command). Settings: `n_batch` 2048, `n_ubatch` 512, mmap on, `swa_full`
+off.
 
 Why the numbers differ where they do:
 
@@ -528,14 +561,21 @@ Why the numbers differ where they do:
   AVX-512), and only when no GPU is in use (with one, CPU-held weights take the GPU's host buffer type, which comes
   first in llama.cpp's `make_cpu_buft_list`). `advisor/plan/memory.py` now counts it as anonymous memory;
   CPU-only plans that stream from disk drop it and pass `--no-repack`. Tests: `tests/core/plan/test_memory_truth.py`.
+- **Parallel sequences (fixed).** The planner sized `-np N` as one unified cache holding N sliding windows. Rigfit's
+  command passes `-np N` without `--kv-unified`, so llama.cpp gives each sequence its own stream of
+  `n_ctx_seq = pad(pad(n_ctx, 256) / N, 256)` cells (llama-context.cpp) with one window + ubatch per stream in
+  the SWA layers (llama-kv-cache-iswa.cpp), and masks and attention scores span one stream. Before the fix gemma3
+  at 32K with 4 sequences was 60 MiB short on the KV cache, and the dense model without flash attention at 16K
+  with 4 sequences was planned with a 1074 MiB compute buffer instead of 286 MiB (4x the scores).
 - **Compute buffer: a model, not a replay** of llama.cpp's graph allocator (docs/planner.md). Rigfit takes the
   largest live set: the KQ masks plus the biggest block phase plus two activations, or the logits of a whole
   ubatch plus two activations. For dense models with a real-sized vocabulary the logits phase decides and the
   numbers agree exactly. The differences that remain:
-  - the MoE runs (qwen3moe) are not even monotonic in context in llama.cpp (72, 96, 72 ... 110, 114 MiB from 4K to
-    64K): ggml-alloc reuses freed blocks best-fit, so the peak depends on where the 64 MiB logits tensor and the
-    expert activations land, not only on what is alive at once (Rigfit is low at some contexts and high at 64K;
-    the line above gives the sizes). A fragmentation allowance would trade one error for the other, so there is none;
+  - the MoE runs (qwen3moe) are not even monotonic in context in llama.cpp (72 MiB at 4K, 96 at 8K, 72 at 16K in
+    a side run, 110 at 32K, 114 at 64K): ggml-alloc reuses freed blocks best-fit, so the peak depends on where
+    the 64 MiB logits tensor and the expert activations land, not only on what is alive at once (Rigfit is low at
+    some contexts and high at 64K; the line above gives the sizes). A fragmentation allowance would trade one
+    error for the other, so there is none;
   - +3 to +7 MiB more in llama.cpp without flash attention and with quantized caches: about one more
     `n_embd x n_ubatch` f32 tensor alive at the attention's peak; not traced tensor by tensor;
   - gemma2: about 8 MiB more in llama.cpp, from its extra graph ops (logit soft-capping, post-norms);
