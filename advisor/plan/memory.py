@@ -646,10 +646,11 @@ def device_memory(
     peaks[0] = max(peaks[0], host_input_bytes(facts, stream_cells, n_ub))
     holds[0] = True
 
-    # the CPU backend repacks only when no GPU is in use: with one, CPU weights take its host buffer type first
-    if request.repack and not any(d.kind != "cpu" and d.machine is None for d in devices):
-        repacked = repacked_tensor_bytes(facts, weights, devices[0].cpu_features)
-        weight[0] += repacked  # anonymous memory, not added to `mapped`; decode reads this copy, not the mapping
+    # the CPU backend repacks only when no GPU is in use: with one, CPU weights take its host buffer type first.
+    # With mmap the file stays mapped and the repacked copy comes on top (anonymous memory); without mmap the
+    # repacked tensors are loaded into CPU_REPACK instead of the CPU buffer, so the total does not change.
+    if request.repack and request.mmap and not any(d.kind != "cpu" and d.machine is None for d in devices):
+        weight[0] += repacked_tensor_bytes(facts, weights, devices[0].cpu_features)
     staged = staged_weight_bytes(facts, weights, assignment, n_ub)
     first_gpu = next((i for i, d in enumerate(devices) if d.kind == "gpu"), None)
     rows = []

@@ -137,3 +137,11 @@ def test_attention_scores_without_flash_attention_span_one_stream(tmp_path: Path
     one, _ = cpu_row(path, machine(), context=16384, flash_attention=False, parallel=1)
     four, _ = cpu_row(path, machine(), context=16384, flash_attention=False, parallel=4)
     assert one.compute_bytes - four.compute_bytes == (16384 - 4096) * 512 * (4 * 4 + 4)
+
+
+def test_without_mmap_the_repacked_tensors_move_out_of_the_cpu_buffer_instead_of_being_copied(q4_model: Path) -> None:
+    row, option = cpu_row(q4_model, machine(), context=2048, mmap=False)
+    assert row.mapped_weights_bytes == 0
+    # CPU buffer (token_embd, output, norms) + CPU_REPACK (the block matrices): every tensor exactly once
+    assert row.weights_bytes == 2 * Q4_OUTPUT + 2 * (Q4_BLOCK_MATRICES + 2 * 256 * 4) + 256 * 4
+    assert "--no-mmap" in option.llama_cpp_argv
