@@ -34,6 +34,7 @@ from gguf import GGML_QUANT_SIZES, GGMLQuantizationType, GGUFWriter
 
 from advisor.hardware.types import Cpu, Hardware, Memory
 from advisor.model.resolve import resolve_model
+from advisor.plan.memory import repacked_tensor_bytes, weight_map_for
 from advisor.plan.planner import plan
 from advisor.plan.types import PlanOptions, Verdict
 from tests.fixtures.ggufs import GGUFSpec, expected_tensors
@@ -44,7 +45,7 @@ RESULTS = ROOT / "benchmarks" / "results" / "memory_llamacpp.json"
 DOC = ROOT / "docs" / "accuracy.md"
 SCHEMA = "rigfit.bench.memory/1"
 MIB = 1024 * 1024
-BUFFERS = ("mapped", "repack", "kv", "compute", "output")
+BUFFERS = ("weights", "repack", "kv", "compute", "output")
 
 F32 = GGMLQuantizationType.F32
 F16 = GGMLQuantizationType.F16
@@ -66,6 +67,7 @@ class Run:
     cache: str  # K and V cache type
     flash: bool
     parallel: int = 1  # sequences (llama-server -np N: one KV stream each, not unified)
+    mmap: bool = True
 
 
 @dataclass(frozen=True)
@@ -107,7 +109,7 @@ BENCHES = (
         "llama-gqa-q4_0",
         _llama(name="bench llama GQA q4_0"),
         Q4_0,
-        (Run(8192, "f16", True), Run(8192, "q4_0", True), Run(4096, "f16", False)),
+        (Run(8192, "f16", True), Run(8192, "q4_0", True), Run(4096, "f16", False), Run(8192, "f16", True, mmap=False)),
     ),
     Bench(
         "qwen3moe-q4_k",
@@ -134,6 +136,7 @@ BENCHES = (
             Run(65536, "f16", True),
             Run(8192, "f16", False),
             Run(16384, "q8_0", True, parallel=2),
+            Run(4096, "f16", True, mmap=False),
         ),
         expert_type=Q4_K,
     ),
@@ -322,12 +325,15 @@ def write_model(bench: Bench, directory: Path, seed: int = 4) -> list[Path]:
 _LOADER = textwrap.dedent(
     """
     import sys, llama_cpp
-    path, fa = sys.argv[1], sys.argv[4] == "1"
+    path, fa, mmap = sys.argv[1], sys.argv[4] == "1", sys.argv[6] == "1"
     n_ctx, type_kv, n_seq = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[5])
     llama_cpp.llama_backend_init()
     mp = llama_cpp.llama_model_default_params()
     mp.n_gpu_layers = 0
-    mp.use_mmap = True
+    if any(name == "load_mode" for name, _ in mp._fields_):
+        mp.load_mode = 1 if mmap else 0  # LLAMA_LOAD_MODE_MMAP / _NONE
+    else:
+        mp.use_mmap = mmap
     model = llama_cpp.llama_model_load_from_file(path.encode(), mp)
     if not model:
         sys.exit("model did not load")
@@ -351,7 +357,7 @@ def parse_buffers(log: str) -> dict[str, float]:
     sizes = dict.fromkeys(BUFFERS, 0.0)
     for m in _BUFFER.finditer(log):
         what, dev = m.group("what"), m.group("dev")
-        kinds = {"model": "repack" if dev.endswith("REPACK") else "mapped", "KV": "kv"}
+        kinds = {"model": "repack" if dev.endswith("REPACK") else "weights", "KV": "kv"}
         kind = kinds.get(what, what)
         sizes[kind] += float(m.group("mib"))
     return sizes
@@ -368,6 +374,7 @@ def llama_cpp_load(path: Path, run: Run) -> tuple[dict[str, float], list[str]]:
             str(GGML_TYPE_IDS[run.cache]),
             str(int(run.flash)),
             str(run.parallel),
+            str(int(run.mmap)),
         ],
         capture_output=True,
         text=True,
@@ -375,7 +382,7 @@ def llama_cpp_load(path: Path, run: Run) -> tuple[dict[str, float], list[str]]:
     )
     log = proc.stdout + proc.stderr
     sizes = parse_buffers(log)
-    if proc.returncode != 0 or sizes["mapped"] == 0:
+    if proc.returncode != 0 or sizes["weights"] == 0:
         raise RuntimeError(f"llama.cpp failed to load {path.name}:\n{log[-3000:]}")
     lines = [ln.strip() for ln in log.splitlines() if "buffer size" in ln or "KV cache, size" in ln]
     return sizes, lines
@@ -411,6 +418,7 @@ def bench_hardware() -> Hardware:
 
 
 def rigfit_buffers(path: Path, run: Run, hardware: Hardware) -> dict[str, float]:
+    """The plan's CPU row; its weights split into the CPU buffer and the repacked copy with the planner's own rule."""
     model = resolve_model(str(path))
     options = PlanOptions(
         context=run.context,
@@ -418,14 +426,17 @@ def rigfit_buffers(path: Path, run: Run, hardware: Hardware) -> dict[str, float]
         kv_type_v=run.cache,
         flash_attention=run.flash,
         parallel=run.parallel,
+        mmap=run.mmap,
     )
     (option,) = plan(model, hardware, options).options
     if option.verdict is not Verdict.CPU:
         raise RuntimeError(f"expected a cpu plan for {path.name}, got {option.verdict}: {option.verdict_reason}")
     cpu = next(row for row in option.memory if row.kind == "cpu")
+    (quant,) = model.options
+    repack = repacked_tensor_bytes(model.facts, weight_map_for(model.facts, quant), hardware.cpu.features)
     return {
-        "mapped": cpu.mapped_weights_bytes / MIB,
-        "repack": (cpu.weights_bytes - cpu.mapped_weights_bytes) / MIB,
+        "weights": (cpu.weights_bytes - repack) / MIB,
+        "repack": repack / MIB,
         "kv": cpu.kv_bytes / MIB,
         "compute": cpu.compute_bytes / MIB,
         "output": cpu.output_bytes / MIB,
@@ -466,13 +477,15 @@ def measure(keep: Path | None, only: set[str] | None, say: Callable[[str], None]
                         "cache": run.cache,
                         "flash_attention": run.flash,
                         "parallel": run.parallel,
+                        "mmap": run.mmap,
                         "llama_cpp_mib": theirs,
                         "rigfit_mib": {k: round(v, 3) for k, v in ours.items()},
                         "llama_cpp_log": lines,
                     }
                 )
                 say(
-                    f"{bench.name:17} ctx={run.context:6} np={run.parallel} {run.cache:5} fa={int(run.flash)}  "
+                    f"{bench.name:17} ctx={run.context:6} np={run.parallel} mmap={int(run.mmap)} "
+                    f"{run.cache:5} fa={int(run.flash)}  "
                     + "  ".join(f"{k} {ours[k]:8.2f}/{theirs[k]:8.2f}" for k in BUFFERS)
                 )
             if keep is None:
@@ -500,7 +513,7 @@ def markdown(result: dict, notes: str) -> str:
         "row of `plan(...)` for the same machine without a GPU. MiB, **Rigfit / llama.cpp**. Target: each total",
         f"within 3 % or 64 MiB, whichever is larger: **{ok} of {len(rows)} runs** meet it.",
         "",
-        "| model | file | ctx | np | cache | FA | mapped | repack | KV | compute | output | total | diff | ok |",
+        "| model | file | ctx | np | cache | FA | weights | repack | KV | compute | output | total | diff | ok |",
         "|---|---:|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in rows:
@@ -509,8 +522,10 @@ def markdown(result: dict, notes: str) -> str:
         cells = " | ".join(_cell(o[k], t[k]) for k in BUFFERS)
         diff = 100 * (tot_o - tot_t) / tot_t
         shards = f" ({r['shards']} files)" if r["shards"] > 1 else ""
+        shards += "" if r.get("mmap", True) else ", no mmap"
         lines.append(
-            f"| {r['model']}{shards} | {r['file_mib']:.0f} | {r['context']} | {r.get('parallel', 1)} | {r['cache']} | "
+            f"| {r['model']}{shards} | {r['file_mib']:.0f} | {r['context']} | "
+            f"{r.get('parallel', 1)} | {r['cache']} | "
             f"{'on' if r['flash_attention'] else 'off'} | {cells} | {tot_o:.1f} / {tot_t:.1f} | {diff:+.2f} % | "
             f"{'yes' if within_target(tot_o, tot_t) else '**no**'} |"
         )
@@ -521,36 +536,40 @@ def markdown(result: dict, notes: str) -> str:
 def findings(rows: list[dict]) -> list[str]:
     """What this run's numbers say, computed from them (so the prose cannot drift from the table)."""
     exact = {
-        k: sum(abs(r["rigfit_mib"][k] - r["llama_cpp_mib"][k]) < 0.01 for r in rows) for k in BUFFERS if k != "compute"
+        k: sum(abs(r["rigfit_mib"][k] - r["llama_cpp_mib"][k]) < 0.006 for r in rows) for k in BUFFERS if k != "compute"
     }
     n = len(rows)
     by_gap = sorted(rows, key=lambda r: -abs(r["rigfit_mib"]["compute"] - r["llama_cpp_mib"]["compute"]))
-    worst = [
+    gaps = [
         f"{r['model']} at {r['context']} ({r['cache']}, FA {'on' if r['flash_attention'] else 'off'}): "
         f"{r['rigfit_mib']['compute'] - r['llama_cpp_mib']['compute']:+.1f} MiB"
         for r in by_gap[:3]
     ]
-    worst_total = max(abs(totals(r)[0] - totals(r)[1]) / totals(r)[1] for r in rows)
+    worst = max(rows, key=lambda r: abs(totals(r)[0] - totals(r)[1]) / totals(r)[1])
+    ours, theirs = totals(worst)
     return [
         "Measured: " + ", ".join(f"`{k}` exact on {v} of {n} runs" for k, v in exact.items()) + "; the largest",
-        f"compute-buffer differences are {'; '.join(worst)}. The worst total is off by {100 * worst_total:.1f} %.",
+        f"compute-buffer differences are {'; '.join(gaps)}. The worst total is off by "
+        f"{100 * abs(ours - theirs) / theirs:.1f} % ({ours - theirs:+.1f} MiB, {worst['model']} at "
+        f"{worst['context']}).",
     ]
 
 
 def _cell(ours: float, theirs: float) -> str:
-    if abs(ours - theirs) < 0.005:
+    if abs(ours - theirs) < 0.006:  # llama.cpp logs two decimals
         return f"{theirs:.1f}" if theirs else "0"
     return f"{ours:.1f} / {theirs:.1f}"
 
 
 NOTES = """
-Columns: `mapped` is llama.cpp's `CPU_Mapped model buffer size` (the file range the weights are mapped from; one
-line per shard), `repack` its `CPU_REPACK` buffer (an anonymous copy of the Q4_0 / Q4_K / IQ4_NL matrices that
-the AVX2 CPU backend re-lays out for faster matmuls; the mapping stays), `KV` the `CPU KV buffer` (both caches of
+Columns: `weights` is llama.cpp's `CPU_Mapped model buffer size` (the file range the weights are mapped from; one
+line per shard) or, without mmap, its `CPU model buffer`; `repack` its `CPU_REPACK` buffer (the Q4_0 / Q4_K /
+IQ4_NL matrices the AVX2 CPU backend re-lays out for faster matmuls: with mmap a copy on top of the mapping,
+without mmap loaded there instead of the CPU buffer), `KV` the `CPU KV buffer` (both caches of
 an SWA model), `compute` the `CPU compute buffer` and `output` the logits buffer. One number in a cell means both
 agree to 0.01 MiB. `np` is the number of sequences (`-np`, one KV stream each: llama-server's layout when `-np` is given
-without `--kv-unified`, as in Rigfit's command). Settings: `n_batch` 2048, `n_ubatch` 512, mmap on, `swa_full`
-off.
+without `--kv-unified`, as in Rigfit's command). Settings: `n_batch` 2048, `n_ubatch` 512, `swa_full` off,
+mmap on unless the row says otherwise.
 
 Why the numbers differ where they do:
 
@@ -560,7 +579,9 @@ Why the numbers differ where they do:
   with AVX2 when the matrix has a multiple of 8 rows; Q4_0 / Q4_K / IQ4_NL on ARM with dotprod or i8mm; Q2_K with
   AVX-512), and only when no GPU is in use (with one, CPU-held weights take the GPU's host buffer type, which comes
   first in llama.cpp's `make_cpu_buft_list`). `advisor/plan/memory.py` now counts it as anonymous memory;
-  CPU-only plans that stream from disk drop it and pass `--no-repack`. Tests: `tests/core/plan/test_memory_truth.py`.
+  CPU-only plans that stream from disk drop it and pass `--no-repack`. Without mmap (`--no-mmap`) there is no
+  copy: the repacked tensors load into `CPU_REPACK` instead of the CPU buffer (the `no mmap` rows). Tests:
+  `tests/core/plan/test_memory_truth.py`.
 - **Parallel sequences (fixed).** The planner sized `-np N` as one unified cache holding N sliding windows. Rigfit's
   command passes `-np N` without `--kv-unified`, so llama.cpp gives each sequence its own stream of
   `n_ctx_seq = pad(pad(n_ctx, 256) / N, 256)` cells (llama-context.cpp) with one window + ubatch per stream in
