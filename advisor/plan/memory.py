@@ -6,8 +6,9 @@ The rules follow llama.cpp's own code (see docs/planner.md for the derivations a
   ``k - 1`` blocks (``i_gpu_start = max(n_layer + 1 - k, 0)``); blocks are split over GPUs by cumulative ``-ts``
   fractions; ``--n-cpu-moe N`` keeps the routed-expert tensors of blocks ``0..N-1`` on the CPU.
 * KV cache: per layer ``cells x (row(type_k, key_length x kv_heads) + row(type_v, value_length x kv_heads))`` with
-  ``cells = pad(context, 256)``; sliding-window layers hold ``pad(min(cells, window x seqs + ubatch), 256)`` cells; MLA
-  caches one latent row ``kv_lora_rank + rope dims`` and no V. KV lives on the device of its layer.
+  ``cells = pad(context, 256)`` (``-np N``: N streams of ``pad(cells / N, 256)``); sliding-window layers hold
+  ``pad(min(cells, window + ubatch), 256)`` cells per stream; MLA (files with ``key_length_mla``) caches one latent
+  row ``kv_lora_rank + rope dims`` and no V. KV lives on the device of its layer.
 * Compute buffer: the peak of the graph's live tensors for one micro-batch (derived in docs/planner.md).
 * Output buffer: ``n_vocab x 4 B x parallel`` logits rows in host memory.
 * Reserves: GPU driver context plus llama.cpp's 1 GiB ``--fit`` margin; RAM headroom for the OS.
@@ -136,7 +137,7 @@ def kv_stream_cells(facts: ModelFacts, context: int, *, ubatch: int = 512, paral
         swa = pad(min(base, facts.sliding_window + ubatch), consts.swa_pad)
     cells = []
     for layer in range(facts.block_count):
-        if _kv_heads(facts, layer) == 0 and not facts.kv_lora_rank:
+        if _kv_heads(facts, layer) == 0 and not is_mla(facts):
             cells.append(0)
         else:
             cells.append(swa if layer in swa_layers else base)
@@ -163,12 +164,24 @@ def _q_heads(facts: ModelFacts, layer: int) -> int:
     return heads[layer] if layer < len(heads) else heads[-1]
 
 
+def is_mla(facts: ModelFacts) -> bool:
+    """Whether llama.cpp runs this model with MLA (latent cache, absorbed attention).
+
+    ``llama_hparams::is_mla()`` needs both ``attention.key_length_mla`` and ``value_length_mla``, which current
+    DeepSeek-style conversions write together with the split ``attn_k_b`` / ``attn_v_b`` tensors. Older files have
+    ``kv_lora_rank`` but not those keys: llama.cpp decompresses them into plain multi-head attention and caches
+    every head's K and V.
+    """
+    return bool(facts.kv_lora_rank and facts.key_length_mla and facts.value_length_mla)
+
+
 def kv_row_widths(facts: ModelFacts, layer: int) -> tuple[int, int]:
     """Values per token in this layer's K and V rows (``n_embd_k_gqa``, ``n_embd_v_gqa``)."""
-    if facts.kv_lora_rank:
-        # MLA: one shared latent plus the rope part; V is a view of the latent, no V tensor
-        return facts.kv_lora_rank + (facts.rope_dimension_count or 64), 0
     heads = _kv_heads(facts, layer)
+    if is_mla(facts):
+        # MLA: one shared head holding the latent plus the rope part (key_length = kv_lora_rank + rope dims in these
+        # files); V is a view of that latent, so there is no V cache (llama-kv-cache.cpp: has_v = !is_mla)
+        return facts.key_length * max(1, heads), 0
     return facts.key_length * heads, facts.value_length * heads
 
 
@@ -479,13 +492,17 @@ class _Shape:
 
 
 def _shape(facts: ModelFacts) -> _Shape:
+    mla = is_mla(facts)
+    latent = (facts.kv_lora_rank or 0) + (facts.rope_dimension_count or 64)
     return _Shape(
         n_embd=facts.embedding_length,
         n_vocab=facts.vocab_size,
         n_head=max(facts.head_count or (1,)),
-        n_head_kv=max(facts.head_count_kv or (1,)),
-        head_k=facts.key_length_mla or facts.key_length,
-        head_v=facts.value_length_mla or facts.value_length,
+        n_head_kv=1 if mla else max(facts.head_count_kv or (1,)),
+        # MLA attends in the latent space (deepseek2 graph: Q is kv_lora_rank + rope wide per head, one shared
+        # K/V head, and each head's output stays kv_lora_rank wide until wv_b decompresses it)
+        head_k=latent if mla else facts.key_length,
+        head_v=(facts.kv_lora_rank or 0) if mla else facts.value_length,
         ff=facts.feed_forward_length or 4 * facts.embedding_length,
         ff_exp=facts.expert_feed_forward_length or facts.feed_forward_length or 0,
         n_expert=facts.expert_count,
@@ -700,6 +717,7 @@ __all__ = [
     "cpu_device",
     "device_memory",
     "gpu_devices",
+    "is_mla",
     "kv_bytes_by_layer",
     "kv_bytes_per_token_by_layer",
     "kv_cells",

@@ -82,7 +82,16 @@ def test_sliding_window_layers_hold_window_plus_ubatch():
 
 
 def test_mla_caches_one_latent_row_and_no_v():
-    facts = dense_facts(kv_lora_rank=512, rope_dimension_count=64, head_count_kv=(1,) * 4)
+    # an MLA conversion: key_length = kv_lora_rank + rope dims, one KV head, the *_mla keys present
+    facts = dense_facts(
+        kv_lora_rank=512,
+        rope_dimension_count=64,
+        head_count_kv=(1,) * 4,
+        key_length=512 + 64,
+        value_length=512,
+        key_length_mla=192,
+        value_length_mla=128,
+    )
     per_token = kv_bytes_per_token_by_layer(facts)
     assert per_token == ((512 + 64) * 2,) * 4
 

@@ -145,3 +145,30 @@ def test_without_mmap_the_repacked_tensors_move_out_of_the_cpu_buffer_instead_of
     # CPU buffer (token_embd, output, norms) + CPU_REPACK (the block matrices): every tensor exactly once
     assert row.weights_bytes == 2 * Q4_OUTPUT + 2 * (Q4_BLOCK_MATRICES + 2 * 256 * 4) + 256 * 4
     assert "--no-mmap" in option.llama_cpp_argv
+
+
+def _deepseek2(tmp_path: Path, name: str, **kw) -> Path:
+    base = dict(arch="deepseek2", n_layers=3, n_embd=128, n_head=4, kv_lora_rank=64)
+    (path,) = write_gguf(tmp_path / name, GGUFSpec(**{**base, **kw}))
+    return path
+
+
+def test_mla_files_cache_one_latent_row_per_token_and_no_v(tmp_path: Path) -> None:
+    # current conversions: one KV head of key_length = kv_lora_rank + rope (96 here), and the *_mla keys
+    path = _deepseek2(
+        tmp_path,
+        "mla.gguf",
+        n_head_kv=1,
+        head_dim=96,
+        extra_kv={"deepseek2.attention.key_length_mla": 48, "deepseek2.attention.value_length_mla": 32},
+    )
+    row, _ = cpu_row(path, machine(), context=4096)
+    assert row.kv_bytes == 3 * 4096 * 96 * 2
+
+
+def test_deepseek_files_without_mla_keys_cache_every_head(tmp_path: Path) -> None:
+    # older conversions (no key_length_mla, one attn_kv_b): llama.cpp runs plain multi-head attention and caches
+    # all 4 heads' K (48 values) and V (48 values) per token
+    path = _deepseek2(tmp_path, "old.gguf", n_head_kv=4, head_dim=48)
+    row, _ = cpu_row(path, machine(), context=4096)
+    assert row.kv_bytes == 3 * 4096 * (4 * 48 + 4 * 48) * 2
