@@ -84,6 +84,60 @@ class Bench:
     extra_float: dict[str, float] = field(default_factory=dict)
     extra_uint: dict[str, int] = field(default_factory=dict)
     rope_dim: int | None = None  # partial rotary (MiniMax M2: 64 of 128)
+    key_length: int | None = None  # written instead of the spec's head size (MLA: latent + rope)
+    value_length: int | None = None
+    tensors: Callable[[GGUFSpec], list[tuple[str, tuple[int, ...], bool]]] | None = None  # default: the fixture's
+
+
+#: DeepSeek-V3's attention in miniature: query LoRA 768, 16 heads of 128 + 64 rope dims, a 512-value KV latent.
+MLA = {"kv_lora_rank": 512, "q_lora_rank": 768, "rope": 64, "nope": 128, "v_head": 128}
+
+
+def deepseek2_tensors(spec: GGUFSpec, *, split_kv_b: bool = True) -> list[tuple[str, tuple[int, ...], bool]]:
+    """llama.cpp's deepseek2 layout, first block dense. ``split_kv_b``: MLA's k_b / v_b (current conversions);
+    else the older single ``attn_kv_b``, which llama.cpp runs as plain multi-head attention."""
+    e, h, r = spec.n_embd, spec.n_head, MLA["kv_lora_rank"]
+    out: list[tuple[str, tuple[int, ...], bool]] = [("token_embd.weight", (e, spec.n_vocab), False)]
+    for il in range(spec.n_layers):
+        p = f"blk.{il}."
+        out += [
+            (p + "attn_norm.weight", (e,), False),
+            (p + "attn_q_a.weight", (e, MLA["q_lora_rank"]), False),
+            (p + "attn_q_a_norm.weight", (MLA["q_lora_rank"],), False),
+            (p + "attn_q_b.weight", (MLA["q_lora_rank"], h * (MLA["nope"] + MLA["rope"])), False),
+            (p + "attn_kv_a_mqa.weight", (e, r + MLA["rope"]), False),
+            (p + "attn_kv_a_norm.weight", (r,), False),
+        ]
+        if split_kv_b:
+            out += [
+                (p + "attn_k_b.weight", (MLA["nope"], r, h), False),
+                (p + "attn_v_b.weight", (r, MLA["v_head"], h), False),
+            ]
+        else:
+            out.append((p + "attn_kv_b.weight", (r, h * (MLA["nope"] + MLA["v_head"])), False))
+        out += [
+            (p + "attn_output.weight", (h * MLA["v_head"], e), False),
+            (p + "ffn_norm.weight", (e,), False),
+        ]
+        if il < spec.leading_dense:
+            out += [
+                (p + "ffn_gate.weight", (e, spec.n_ff), False),
+                (p + "ffn_up.weight", (e, spec.n_ff), False),
+                (p + "ffn_down.weight", (spec.n_ff, e), False),
+            ]
+            continue
+        x, ff, sff = spec.experts, spec.expert_ff, spec.expert_ff * spec.shared_experts
+        out += [
+            (p + "ffn_gate_inp.weight", (e, x), False),
+            (p + "ffn_gate_exps.weight", (e, ff, x), True),
+            (p + "ffn_up_exps.weight", (e, ff, x), True),
+            (p + "ffn_down_exps.weight", (ff, e, x), True),
+            (p + "ffn_gate_shexp.weight", (e, sff), False),
+            (p + "ffn_up_shexp.weight", (e, sff), False),
+            (p + "ffn_down_shexp.weight", (sff, e), False),
+        ]
+    out += [("output_norm.weight", (e,), False), ("output.weight", (e, spec.n_vocab), False)]
+    return out
 
 
 def _llama(**kw) -> GGUFSpec:
@@ -161,6 +215,76 @@ BENCHES = (
         expert_type=Q4_K,
         rope_dim=64,
         extra_uint={"expert_gating_func": 2},
+    ),
+    Bench(
+        "deepseek2-mla-q4_k",
+        GGUFSpec(
+            arch="deepseek2",
+            name="bench deepseek2 MLA",
+            n_layers=6,
+            n_embd=2048,
+            n_head=16,
+            n_head_kv=1,
+            n_ff=4096,
+            n_vocab=32768,
+            experts=16,
+            experts_used=4,
+            expert_ff=1024,
+            shared_experts=1,
+            leading_dense=1,
+            kv_lora_rank=512,
+        ),
+        Q8_0,
+        (Run(8192, "f16", True), Run(32768, "f16", True), Run(32768, "q8_0", True), Run(4096, "f16", False)),
+        expert_type=Q4_K,
+        rope_dim=64,
+        key_length=512 + 64,
+        value_length=512,
+        tensors=deepseek2_tensors,
+        extra_uint={
+            "attention.kv_lora_rank": 512,
+            "attention.q_lora_rank": 768,
+            "attention.key_length_mla": 128 + 64,
+            "attention.value_length_mla": 128,
+            "leading_dense_block_count": 1,
+            "expert_shared_count": 1,
+            "expert_gating_func": 1,
+        },
+        extra_float={"expert_weights_scale": 1.0},
+    ),
+    Bench(
+        "deepseek2-old-q4_k",
+        GGUFSpec(
+            arch="deepseek2",
+            name="bench deepseek2 without MLA keys",
+            n_layers=6,
+            n_embd=2048,
+            n_head=16,
+            n_head_kv=16,
+            n_ff=4096,
+            n_vocab=32768,
+            experts=16,
+            experts_used=4,
+            expert_ff=1024,
+            shared_experts=1,
+            leading_dense=1,
+            kv_lora_rank=512,
+        ),
+        Q8_0,
+        (Run(4096, "f16", True), Run(16384, "f16", True)),
+        expert_type=Q4_K,
+        rope_dim=64,
+        key_length=128 + 64,
+        value_length=128,
+        tensors=lambda spec: deepseek2_tensors(spec, split_kv_b=False),
+        extra_uint={
+            "attention.kv_lora_rank": 512,
+            "attention.q_lora_rank": 768,
+            "leading_dense_block_count": 1,
+            "expert_shared_count": 1,
+            "expert_gating_func": 1,
+        },
+        extra_float={"expert_weights_scale": 1.0},
     ),
     Bench(
         "gemma3-swa-q8_0",
@@ -241,7 +365,7 @@ def _extra_tensors(arch: str, spec: GGUFSpec, layer: int) -> list[tuple[str, tup
 def tensor_list(bench: Bench) -> list[tuple[str, tuple[int, ...], GGMLQuantizationType]]:
     spec = bench.spec
     out = []
-    for name, shape, is_expert in expected_tensors(spec):
+    for name, shape, is_expert in (bench.tensors or expected_tensors)(spec):
         if len(shape) == 1 or name.endswith("ffn_gate_inp.weight"):
             qtype = F32
         elif name.startswith(("token_embd", "output.")):
@@ -284,8 +408,8 @@ def write_model(bench: Bench, directory: Path, seed: int = 4) -> list[Path]:
     w.add_feed_forward_length(spec.n_ff)
     w.add_head_count(spec.n_head)
     w.add_head_count_kv(spec.n_head_kv)
-    w.add_key_length(spec.key_length)
-    w.add_value_length(spec.key_length)
+    w.add_key_length(bench.key_length or spec.key_length)
+    w.add_value_length(bench.value_length or spec.key_length)
     w.add_rope_dimension_count(bench.rope_dim or spec.key_length)
     w.add_layer_norm_rms_eps(1e-6)
     if spec.experts:
@@ -588,15 +712,23 @@ Why the numbers differ where they do:
   the SWA layers (llama-kv-cache-iswa.cpp), and masks and attention scores span one stream. Before the fix gemma3
   at 32K with 4 sequences was 60 MiB short on the KV cache, and the dense model without flash attention at 16K
   with 4 sequences was planned with a 1074 MiB compute buffer instead of 286 MiB (4x the scores).
+- **MLA (fixed).** llama.cpp runs DeepSeek-style attention as MLA only when the file has
+  `attention.key_length_mla` and `value_length_mla` (`llama_hparams::is_mla()`; current conversions, with split
+  `attn_k_b` / `attn_v_b`): then it caches one latent row (`key_length` = `kv_lora_rank` + rope dims) and no V.
+  Older conversions without those keys run as plain multi-head attention and cache every head's K and V. The
+  planner took any `kv_lora_rank` for MLA, so the `deepseek2-old` file was planned with 27 MiB of KV instead of
+  240 MiB (and 108 instead of 960 at 16K). The compute model now also sizes MLA attention in the latent space
+  (queries `kv_lora_rank` + rope wide per head, outputs `kv_lora_rank` wide before `wv_b`), which brought the
+  run without flash attention from 47 to 22 MiB under.
 - **Compute buffer: a model, not a replay** of llama.cpp's graph allocator (docs/planner.md). Rigfit takes the
   largest live set: the KQ masks plus the biggest block phase plus two activations, or the logits of a whole
   ubatch plus two activations. For dense models with a real-sized vocabulary the logits phase decides and the
   numbers agree exactly. The differences that remain:
-  - the MoE runs (qwen3moe) are not even monotonic in context in llama.cpp (72 MiB at 4K, 96 at 8K, 72 at 16K in
-    a side run, 110 at 32K, 114 at 64K): ggml-alloc reuses freed blocks best-fit, so the peak depends on where
-    the 64 MiB logits tensor and the expert activations land, not only on what is alive at once (Rigfit is low at
-    some contexts and high at 64K; the line above gives the sizes). A fragmentation allowance would trade one
-    error for the other, so there is none;
+  - the MoE runs (qwen3moe, deepseek2) are not even monotonic in context in llama.cpp (qwen3moe: 72 MiB at 4K, 96 at
+    8K, 72 at 16K in a side run, 110 at 32K, 114 at 64K): ggml-alloc reuses freed blocks best-fit, so the peak
+    depends on where the 64 MiB logits tensor and the expert activations land, not only on what is alive at once
+    (Rigfit is low at some contexts and high at 64K; the line above gives the sizes). A fragmentation allowance
+    would trade one error for the other, so there is none;
   - +3 to +7 MiB more in llama.cpp without flash attention and with quantized caches: about one more
     `n_embd x n_ubatch` f32 tensor alive at the attention's peak; not traced tensor by tensor;
   - gemma2: about 8 MiB more in llama.cpp, from its extra graph ops (logit soft-capping, post-norms);
