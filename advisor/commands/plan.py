@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
 
 from advisor.errors import RigfitError
 from advisor.hardware.types import Hardware, load_hardware_file
@@ -39,10 +41,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--hardware",
         action="append",
-        metavar="FILE",
+        metavar="[NAME[@ADDRESS]=]FILE",
         help="a hardware file (rigfit probe --json) instead of probing this machine; repeat it to add RPC "
-        "workers (the first file is the head)",
+        "workers (the first file is the head). NAME labels the machine (default: the file's label or name), "
+        "ADDRESS is where the head reaches its rpc-server (default: NAME)",
     )
+    # --- rpc (issue 11): the link between the machines of an RPC cluster
+    parser.add_argument("--link", choices=_link_choices(), help="network between the machines (default: 1gbe)")
+    parser.add_argument("--link-gbps", type=float, metavar="G", help="measured link speed in Gbit/s (iperf3)")
+    parser.add_argument("--link-latency-ms", type=float, metavar="MS", help="measured round trip in ms (ping)")
+    # --- end rpc
     parser.add_argument("--context", type=int, metavar="N", help="context length in tokens (default: up to 32768)")
     parser.add_argument("--kv-type", choices=KV_CHOICES, default="f16", help="KV cache type for K and V")
     parser.add_argument(
@@ -77,10 +85,26 @@ def resolve(name: str) -> Model:
     return load_catalog_model(name)
 
 
+def _link_choices() -> tuple[str, ...]:
+    from advisor.plan.cluster import link_names
+
+    return link_names()
+
+
+def load_machine(spec: str) -> Hardware:
+    """``FILE``, ``NAME=FILE`` or ``NAME@ADDRESS=FILE``: the hardware file, labelled (rpc, issue 11)."""
+    from advisor.plan.cluster import parse_machine_spec
+
+    name, address, path = parse_machine_spec(spec)
+    hardware = load_hardware_file(path)
+    label = name or hardware.label or Path(path).stem
+    return replace(hardware, label=label, hostname=address or hardware.hostname)
+
+
 def machines(files: Sequence[str] | None, download_dir: str | None = None) -> tuple[Hardware, ...]:
     """The machines to plan for: the hardware files given, else this machine probed (disk = the download dir)."""
     if files:
-        return tuple(load_hardware_file(path) for path in files)
+        return tuple(load_machine(spec) for spec in files)
     try:
         from advisor.hardware.probe import probe
     except ModuleNotFoundError as exc:
@@ -106,6 +130,9 @@ def run(args: argparse.Namespace) -> int:
         flash_attention={"on": True, "off": False}.get(args.flash_attn),
         quants=tuple(args.quant) if args.quant else None,
         download_dir=args.download_dir,
+        link=args.link,
+        link_gbps=args.link_gbps,
+        link_latency_ms=args.link_latency_ms,
     )
     result = plan(model, hardware, options)
     print(result.to_json() if args.json else render(result))

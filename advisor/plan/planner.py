@@ -9,12 +9,10 @@ the first is the head; the others are RPC workers used only when the head alone 
 
 from __future__ import annotations
 
-import importlib
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import cache
-from types import ModuleType
 
 from advisor.errors import RigfitError
 from advisor.hardware.types import Hardware
@@ -30,6 +28,7 @@ from advisor.plan.placement import (
     cluster_workers,
     max_context,
 )
+from advisor.plan.speed import estimate_speed
 from advisor.plan.types import (
     DeviceMemory,
     MachineCommand,
@@ -81,23 +80,12 @@ def default_context(facts: ModelFacts) -> int:
     return min(trained, DEFAULT_CONTEXT_CAP)
 
 
-def _optional_module(name: str) -> ModuleType | None:
-    """A teammate's module that may not exist yet; any other import failure is a real bug and propagates."""
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        if exc.name and name.startswith(exc.name):
-            return None
-        raise
-
-
 def _speed_for(
     facts: ModelFacts, rows: tuple[DeviceMemory, ...], hardware: Hardware, request: MemoryRequest, verdict: Verdict
 ) -> SpeedEstimate | None:
-    speed = _optional_module("advisor.plan.speed")
-    if speed is None or not verdict.runs:
+    if not verdict.runs:
         return None
-    return speed.estimate_speed(
+    return estimate_speed(
         facts,
         rows,
         hardware,
@@ -240,7 +228,19 @@ def plan_option(
         tensor_types=option.tensor_types or facts.tensor_types,
         machine_commands=_machine_commands(layout, workers, shell_command(argv)) if clustered else (),
     )
+    # --- rpc (issue 11): a cluster's speed with its network hops and every machine's command (advisor/plan/cluster.py)
+    if clustered:
+        from advisor.plan.cluster import complete_cluster_option
+
+        result = complete_cluster_option(
+            result, facts, head=hardware, workers=workers, request=request, options=options
+        )
+    # --- end rpc
     risks = _risks_for(model, option, hardware, result, request)
+    if clustered:  # rpc (issue 11): the caveats every cluster carries, with their sources
+        from advisor.plan.cluster import with_cluster_caveats
+
+        risks = with_cluster_caveats(risks, extra=result.risks)
     return replace(result, risks=risks)
 
 

@@ -70,6 +70,11 @@ class PlanOptions:
     download_dir: str | None = None
     #: Per-GPU margin llama.cpp's --fit keeps free (its default is 1024 MiB).
     gpu_margin_bytes: int = 1024 * 1024 * 1024
+    #: RPC clusters (issue 11): the link between the machines, a preset of resources/specs/network.toml
+    #: ("1gbe", "2.5gbe", "10gbe", "usb4", "tb4"; None: the file's default), or measured figures that override it.
+    link: str | None = None
+    link_gbps: float | None = None
+    link_latency_ms: float | None = None
 
 
 @dataclass(frozen=True)

@@ -398,7 +398,8 @@ def _unified_used(i: FactInputs) -> int | None:
     p = i.ctx.option_plan
     if p is None:
         return None
-    return sum(_allocated(d) for d in p.memory if d.kind == "unified") or None
+    # Only the head machine's pool: an RPC worker's unified memory is not this machine's working-set limit.
+    return sum(_allocated(d) for d in p.memory if d.kind == "unified" and d.machine is None) or None
 
 
 @fact("plan.context", "number", "context length the plan was made for")

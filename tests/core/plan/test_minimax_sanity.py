@@ -126,3 +126,17 @@ def test_recommendation_never_prefers_streaming_to_an_option_in_memory():
     rec = p.option(p.recommended)
     assert rec.verdict is not Verdict.DISK_STREAM
     assert any(o.verdict is Verdict.DISK_STREAM and o.size_bytes > rec.size_bytes for o in p.options)
+
+
+def test_speed_model_fills_every_runnable_option():
+    from advisor.model.catalog import load_catalog_model
+
+    p = plan(load_catalog_model("minimax-m2.7"), machine(128, gpus=(nvidia(),)), CTX)
+    q4 = p.option("UD-Q4_K_M")
+    assert q4.decode_tps is not None and q4.prefill_tps is not None and q4.decode_tps_at_context is not None
+    assert q4.decode_tps.low <= q4.decode_tps.mid <= q4.decode_tps.high
+    assert q4.decode_tps_at_context.mid <= q4.decode_tps.mid  # 32K of KV to read makes decode slower
+    assert q4.estimate_basis
+    streamed = p.option("BF16")
+    assert streamed.verdict is Verdict.DISK_STREAM and streamed.decode_tps.mid < q4.decode_tps.mid / 5
+    assert "expected" in p.recommended_reason  # the sentence uses the speed model, not the memory proxy
