@@ -400,6 +400,9 @@ REPACK_RULES: tuple[tuple[str, frozenset[str], int], ...] = (
     ("q2_k", frozenset({"avx512f"}), 8),
     ("iq4_nl", frozenset({"avx2"}), 8),
     ("iq4_nl", frozenset({"dotprod"}), 4),
+    # MXFP4 (gpt-oss experts): the 8x8 kernels on AVX2 (measured: docs/accuracy.md), 4x4 on ARM with dotprod
+    ("mxfp4", frozenset({"avx2"}), 8),
+    ("mxfp4", frozenset({"dotprod"}), 4),
 )
 #: Features assumed when the probe could not read them: AVX2, which every x86-64 CPU of the last decade has.
 ASSUMED_CPU_FEATURES = ("avx2",)

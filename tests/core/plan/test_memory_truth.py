@@ -72,6 +72,26 @@ def test_no_repack_without_avx2_or_with_a_gpu(q4_model: Path) -> None:
     assert cpu.weights_bytes == cpu.mapped_weights_bytes  # CPU-held weights use the GPU's host buffer, never repacked
 
 
+def test_avx2_repacks_mxfp4_expert_stacks(tmp_path: Path) -> None:
+    # MXFP4 stores 32 values in 17 bytes; only the three routed-expert stacks are MXFP4 here (rows 64 and 256)
+    spec = GGUFSpec(
+        arch="gpt-oss",
+        n_layers=2,
+        n_embd=256,
+        n_head=4,
+        n_head_kv=2,
+        experts=4,
+        experts_used=2,
+        expert_ff=64,
+        weight_type=GGMLQuantizationType.MXFP4,
+    )
+    (path,) = write_gguf(tmp_path / "tiny-MXFP4.gguf", spec)
+    row, _ = cpu_row(path, machine(), context=2048)
+    experts = 3 * (256 * 64 * 4 // 32 * 17)  # gate, up: 64 rows x 256; down: 256 rows x 64; 4 experts each
+    block_matrices = 256 * 256 // 32 * 17 * 2 + 256 * 128 // 32 * 17 * 2  # q, output; k, v
+    assert row.weights_bytes - row.mapped_weights_bytes == 2 * (experts + block_matrices) + 256 * 256 // 32 * 17
+
+
 def test_q8_0_weights_are_never_repacked(tmp_path: Path) -> None:
     spec = GGUFSpec(n_layers=2, n_embd=256, n_head=4, n_head_kv=2, n_ff=512, weight_type=GGMLQuantizationType.Q8_0)
     (path,) = write_gguf(tmp_path / "tiny-Q8_0.gguf", spec)
