@@ -53,6 +53,7 @@ Q8_0 = GGMLQuantizationType.Q8_0
 Q4_0 = GGMLQuantizationType.Q4_0
 Q4_K = GGMLQuantizationType.Q4_K
 Q6_K = GGMLQuantizationType.Q6_K
+MXFP4 = GGMLQuantizationType.MXFP4
 GGML_TYPE_IDS = {"f16": 1, "q8_0": 8, "q4_0": 2}
 
 #: Where each block type keeps its f16 scales (byte offsets inside one block): random bytes there could be NaN/Inf,
@@ -135,6 +136,37 @@ def deepseek2_tensors(spec: GGUFSpec, *, split_kv_b: bool = True) -> list[tuple[
             (p + "ffn_gate_shexp.weight", (e, sff), False),
             (p + "ffn_up_shexp.weight", (e, sff), False),
             (p + "ffn_down_shexp.weight", (sff, e), False),
+        ]
+    out += [("output_norm.weight", (e,), False), ("output.weight", (e, spec.n_vocab), False)]
+    return out
+
+
+def gpt_oss_tensors(spec: GGUFSpec) -> list[tuple[str, tuple[int, ...], bool]]:
+    """llama.cpp's gpt-oss layout: biased attention with per-head sinks, post-attention norm, biased MoE FFN."""
+    e, h, kv, hd, x, ff = spec.n_embd, spec.n_head, spec.n_head_kv, spec.key_length, spec.experts, spec.expert_ff
+    out: list[tuple[str, tuple[int, ...], bool]] = [("token_embd.weight", (e, spec.n_vocab), False)]
+    for il in range(spec.n_layers):
+        p = f"blk.{il}."
+        out += [
+            (p + "attn_norm.weight", (e,), False),
+            (p + "post_attention_norm.weight", (e,), False),
+            (p + "attn_q.weight", (e, h * hd), False),
+            (p + "attn_q.bias", (h * hd,), False),
+            (p + "attn_k.weight", (e, kv * hd), False),
+            (p + "attn_k.bias", (kv * hd,), False),
+            (p + "attn_v.weight", (e, kv * hd), False),
+            (p + "attn_v.bias", (kv * hd,), False),
+            (p + "attn_output.weight", (h * hd, e), False),
+            (p + "attn_output.bias", (e,), False),
+            (p + "attn_sinks.weight", (h,), False),
+            (p + "ffn_gate_inp.weight", (e, x), False),
+            (p + "ffn_gate_inp.bias", (x,), False),
+            (p + "ffn_gate_exps.weight", (e, ff, x), True),
+            (p + "ffn_gate_exps.bias", (ff, x), False),
+            (p + "ffn_up_exps.weight", (e, ff, x), True),
+            (p + "ffn_up_exps.bias", (ff, x), False),
+            (p + "ffn_down_exps.weight", (ff, e, x), True),
+            (p + "ffn_down_exps.bias", (e, x), False),
         ]
     out += [("output_norm.weight", (e,), False), ("output.weight", (e, spec.n_vocab), False)]
     return out
@@ -287,6 +319,29 @@ BENCHES = (
         extra_float={"expert_weights_scale": 1.0},
     ),
     Bench(
+        "gpt-oss-mxfp4",
+        GGUFSpec(
+            arch="gpt-oss",
+            name="bench gpt-oss",
+            n_layers=8,
+            n_embd=1024,
+            n_head=16,
+            n_head_kv=4,
+            head_dim=64,
+            n_ff=1024,
+            n_vocab=32768,
+            experts=32,
+            experts_used=4,
+            expert_ff=1024,
+            sliding_window=128,
+        ),
+        Q8_0,
+        (Run(8192, "f16", True), Run(32768, "f16", True), Run(32768, "q8_0", True), Run(4096, "f16", False)),
+        expert_type=MXFP4,
+        embd_type=Q8_0,
+        tensors=gpt_oss_tensors,
+    ),
+    Bench(
         "gemma3-swa-q8_0",
         GGUFSpec(
             arch="gemma3",
@@ -366,7 +421,7 @@ def tensor_list(bench: Bench) -> list[tuple[str, tuple[int, ...], GGMLQuantizati
     spec = bench.spec
     out = []
     for name, shape, is_expert in (bench.tensors or expected_tensors)(spec):
-        if len(shape) == 1 or name.endswith("ffn_gate_inp.weight"):
+        if len(shape) == 1 or name.endswith(("ffn_gate_inp.weight", ".bias")):
             qtype = F32
         elif name.startswith(("token_embd", "output.")):
             qtype = bench.embd_type
@@ -391,7 +446,9 @@ def random_tensor(qtype: GGMLQuantizationType, shape: tuple[int, ...], rng: np.r
     block, size = GGML_QUANT_SIZES[qtype]
     rows = int(np.prod(np_shape[:-1]))
     blocks = rng.integers(0, 256, size=(rows * (np_shape[-1] // block), size), dtype=np.uint8)
-    for offset in _SCALE_OFFSETS[qtype]:
+    if qtype == MXFP4:
+        blocks[:, 0] = 127  # the shared E8M0 exponent: 2^0
+    for offset in _SCALE_OFFSETS.get(qtype, ()):
         blocks[:, offset : offset + 2] = _SCALE
     return blocks.reshape(*np_shape[:-1], np_shape[-1] // block * size)
 
@@ -688,8 +745,8 @@ def _cell(ours: float, theirs: float) -> str:
 NOTES = """
 Columns: `weights` is llama.cpp's `CPU_Mapped model buffer size` (the file range the weights are mapped from; one
 line per shard) or, without mmap, its `CPU model buffer`; `repack` its `CPU_REPACK` buffer (the Q4_0 / Q4_K /
-IQ4_NL matrices the AVX2 CPU backend re-lays out for faster matmuls: with mmap a copy on top of the mapping,
-without mmap loaded there instead of the CPU buffer), `KV` the `CPU KV buffer` (both caches of
+IQ4_NL / MXFP4 matrices the AVX2 CPU backend re-lays out for faster matmuls: with mmap a copy on top of the
+mapping, without mmap loaded there instead of the CPU buffer), `KV` the `CPU KV buffer` (both caches of
 an SWA model), `compute` the `CPU compute buffer` and `output` the logits buffer. One number in a cell means both
 agree to 0.01 MiB. `np` is the number of sequences (`-np`, one KV stream each: llama-server's layout when `-np` is given
 without `--kv-unified`, as in Rigfit's command). Settings: `n_batch` 2048, `n_ubatch` 512, `swa_full` off,
@@ -698,14 +755,14 @@ mmap on unless the row says otherwise.
 Why the numbers differ where they do:
 
 - **Repack (fixed).** The planner used to leave the `CPU_REPACK` copy out, so every Q4_0 / Q4_K run missed by the
-  whole repack column (190-365 MiB here, 20-30 % of the total). llama.cpp's CPU backend makes that copy for the
-  types its CPU features allow (ggml-cpu `repack.cpp`, `ggml_repack_get_optimal_repack_type`: Q4_0, Q4_K, IQ4_NL
-  with AVX2 when the matrix has a multiple of 8 rows; Q4_0 / Q4_K / IQ4_NL on ARM with dotprod or i8mm; Q2_K with
-  AVX-512), and only when no GPU is in use (with one, CPU-held weights take the GPU's host buffer type, which comes
-  first in llama.cpp's `make_cpu_buft_list`). `advisor/plan/memory.py` now counts it as anonymous memory;
-  CPU-only plans that stream from disk drop it and pass `--no-repack`. Without mmap (`--no-mmap`) there is no
-  copy: the repacked tensors load into `CPU_REPACK` instead of the CPU buffer (the `no mmap` rows). Tests:
-  `tests/core/plan/test_memory_truth.py`.
+  whole repack column (190-410 MiB here, 20-45 % of the total). llama.cpp's CPU backend makes that copy for the
+  types its CPU features allow (ggml-cpu `repack.cpp`, `ggml_repack_get_optimal_repack_type`: Q4_0, Q4_K, IQ4_NL and
+  MXFP4 with AVX2 when the matrix has a multiple of 8 rows; Q4_0 / Q4_K / IQ4_NL / MXFP4 on ARM with dotprod or
+  i8mm; Q2_K with AVX-512; only the AVX2 rules are measured here), and only when no GPU is in use (with one, CPU-
+  held weights take the GPU's host buffer type, which comes first in llama.cpp's `make_cpu_buft_list`).
+  `advisor/plan/memory.py` now counts it as anonymous memory; CPU-only plans that stream from disk drop it and pass
+  `--no-repack`. Without mmap (`--no-mmap`) there is no copy: the repacked tensors load into `CPU_REPACK` instead of
+  the CPU buffer (the `no mmap` rows). Tests: `tests/core/plan/test_memory_truth.py`.
 - **Parallel sequences (fixed).** The planner sized `-np N` as one unified cache holding N sliding windows. Rigfit's
   command passes `-np N` without `--kv-unified`, so llama.cpp gives each sequence its own stream of
   `n_ctx_seq = pad(pad(n_ctx, 256) / N, 256)` cells (llama-context.cpp) with one window + ubatch per stream in
@@ -736,8 +793,9 @@ Why the numbers differ where they do:
     allocator reuses some in place.
   All are far inside the target; a GPU gets the same model plus its own reserve (docs/planner.md).
 - **Not measured here:** GPU buffers (no GPU on this machine; the GPU formula is checked against a real
-  MiniMax-M2.7 load log in docs/planner.md), weights staged in a GPU compute buffer at partial offload, several
-  parallel sequences, and CPUs that repack other types.
+  MiniMax-M2.7 load log in docs/planner.md), weights staged in a GPU compute buffer at partial offload, a unified
+  KV cache (`--kv-unified`, which Rigfit's command does not use), and CPUs that repack other types (newer
+  llama.cpp builds also repack Q8_0 and some K-quants on ARM).
 """
 
 
