@@ -58,6 +58,169 @@ def gated_url(repo_id: str) -> str:
     return f"{endpoint()}/{repo_id}"
 
 
+# ==== Downloads: a file's bytes by HTTP Range (section owned by advisor/download; keep it separate) =========
+
+
+class TransientHubError(Exception):
+    """A failure worth retrying (5xx, 429, timeout, dropped connection); the downloader retries, users never see it."""
+
+
+#: Statuses a download retries after a pause rather than giving up on.
+TRANSIENT_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+
+
+class FileStream:
+    """One open GET of a file's bytes from ``start`` (or from 0 when the server ignored ``Range``).
+
+    ``etag`` is the Hub's content identity: ``X-Linked-Etag`` of the ``/resolve/`` answer for LFS files (their
+    sha256), else its ``ETag``; ``commit`` is ``X-Repo-Commit``. Both come from the redirect chain, since the CDN
+    that serves the bytes knows neither.
+    """
+
+    #: Largest read handed to the socket at once on the direct path (see ``chunks``).
+    READ_SIZE = 1 << 20
+
+    def __init__(
+        self,
+        response,
+        start: int,
+        total_size: int | None,
+        etag: str | None,
+        commit: str | None,
+        read_timeout_s: float | None = None,
+    ):
+        self._response = response
+        self.start = start
+        self.total_size = total_size
+        self.etag = etag
+        self.commit = commit
+        self._read_timeout_s = read_timeout_s
+
+    def chunks(self) -> Iterator[bytes]:
+        """The body as the socket delivers it; a dropped connection or a timeout is a ``TransientHubError``.
+
+        The HTTP client parses every 64 KiB socket read as an HTTP event, which on a fast link costs more CPU than
+        hashing and writing together (on loopback it halves the throughput). For a plain fixed-length body, once
+        the client has handed over the bytes it had already buffered with the headers (its first chunk), the rest
+        is read from the connection's own socket (the ``network_stream`` response extension) in large reads, never
+        past ``Content-Length``. The connection is then closed rather than reused. Anything else (chunked or
+        compressed bodies, HTTP/2, no extension) stays on the client's ordinary path.
+        """
+        import httpx2
+
+        length_text = self._response.headers.get("Content-Length", "")
+        direct = (
+            length_text.isdigit()
+            and "Transfer-Encoding" not in self._response.headers
+            and self._response.headers.get("Content-Encoding", "identity") == "identity"
+            and self._response.http_version == "HTTP/1.1"
+            and self._response.extensions.get("network_stream") is not None
+        )
+        iterator = self._response.iter_raw()
+        try:
+            if not direct:
+                yield from iterator
+                return
+            remaining = int(length_text)
+            first = next(iterator, b"")
+            remaining -= len(first)
+            if first:
+                yield first
+        except httpx2.TransportError as exc:
+            raise TransientHubError(f"the connection broke: {exc or type(exc).__name__}") from exc
+        stream = self._response.extensions["network_stream"]
+        while remaining > 0:
+            try:
+                data = stream.read(min(self.READ_SIZE, remaining), self._read_timeout_s)
+            except Exception as exc:  # the transport's own read/timeout errors: the connection is gone either way
+                raise TransientHubError(f"the connection broke: {exc or type(exc).__name__}") from exc
+            if not data:
+                raise TransientHubError("the connection closed before the whole body arrived")
+            remaining -= len(data)
+            yield data
+
+
+def _strip_etag(value: str | None) -> str | None:
+    if not value:
+        return None
+    value = value.strip()
+    if value.startswith("W/"):
+        value = value[2:]
+    return value.strip('"') or None
+
+
+@contextmanager
+def open_file_stream(
+    repo_id: str,
+    path: str,
+    url: str,
+    start: int = 0,
+    *,
+    explicit_token: str | None = None,
+    timeout_s: float = 30.0,
+) -> Iterator[FileStream | None]:
+    """GET ``url`` from byte ``start`` on the Hub client's own HTTP client, following the CDN redirect.
+
+    Yields ``None`` when the server answers 416 (``start`` is at or past the end: the file is complete or changed).
+    Transient failures raise ``TransientHubError``; everything else becomes a ``RigfitError`` via ``hub_errors``.
+    The bearer token goes to the Hub only: the HTTP client drops ``Authorization`` on a redirect to another host.
+    """
+    import httpx2
+    from huggingface_hub import errors as hf_errors
+    from huggingface_hub.utils import get_session, hf_raise_for_status
+
+    headers = {**auth_headers(explicit_token), "Accept-Encoding": "identity"}
+    if start > 0:
+        headers["Range"] = f"bytes={start}-"
+    session = get_session()
+    timeout = httpx2.Timeout(timeout_s, connect=min(timeout_s, 15.0))
+    with hub_errors(repo_id):
+        try:
+            request = session.build_request("GET", url, headers=headers, timeout=timeout)
+            response = session.send(request, stream=True, follow_redirects=True)
+        except hf_errors.OfflineModeIsEnabled:
+            raise
+        except (httpx2.TransportError, OSError) as exc:
+            raise TransientHubError(f"cannot connect to {endpoint()}: {exc or type(exc).__name__}") from exc
+    try:
+        status = response.status_code
+        if status == 416:
+            yield None
+            return
+        if status >= 400:
+            response.read()
+            if status in TRANSIENT_STATUSES or status >= 500:
+                raise TransientHubError(f"the Hub answered HTTP {status}")
+            try:
+                with hub_errors(repo_id):
+                    hf_raise_for_status(response)
+            except HubError as exc:
+                if isinstance(exc.__cause__, hf_errors.RemoteEntryNotFoundError):
+                    raise HubError(
+                        f"{path} is not in {repo_id} (renamed or deleted on the Hub, or a wrong revision).",
+                        hint="Look the model up again to get its current file list.",
+                    ) from exc
+                raise
+            raise HubError(f"The Hub answered HTTP {status} for {repo_id}/{path}.", hint="Try again later.")
+        chain = [*response.history, response]
+        linked = [r.headers["X-Linked-Etag"] for r in chain if r.headers.get("X-Linked-Etag")]
+        etag = _strip_etag(linked[0] if linked else chain[0].headers.get("ETag"))
+        commit = next((r.headers["X-Repo-Commit"] for r in chain if r.headers.get("X-Repo-Commit")), None)
+        body_start, total = 0, None
+        if status == 206:
+            content_range = response.headers.get("Content-Range", "")  # "bytes 100-199/1000"
+            span, _, size_text = content_range.removeprefix("bytes ").partition("/")
+            first = span.partition("-")[0]
+            body_start = int(first) if first.isdigit() else start
+            total = int(size_text) if size_text.isdigit() else None
+        else:
+            length = response.headers.get("Content-Length", "")
+            total = int(length) if length.isdigit() else None
+        yield FileStream(response, body_start, total, etag, commit, read_timeout_s=timeout_s)
+    finally:
+        response.close()
+
+
 @contextmanager
 def hub_errors(repo_id: str) -> Iterator[None]:
     """Turn the Hub client's exceptions into messages a user can act on."""

@@ -1,0 +1,166 @@
+"""Download throughput: the same file from the loopback Hub with ``curl`` and with Rigfit's downloader.
+
+    python benchmarks/download_throughput.py [--size-gb 2] [--repeat 3] [--tmp /tmp]
+
+A sparse file of ``--size-gb`` GB (decimal) is served by the test suite's loopback Hub (``tests/fixtures/hubserver``)
+in its own process, as an LFS file behind the Hub's 302 to a CDN origin. Each round, in turn:
+
+- ``curl -L -o FILE``: the bytes to disk, nothing else;
+- ``curl -L -o FILE && sync FILE``: the same, durable on disk (Rigfit fsyncs each file before renaming it);
+- ``curl -L | tee FILE | sha256sum``: the bytes plus their hash, the other half of a verified download's work;
+- ``advisor.download.job.download``: Rigfit's downloader (Range transfer, sha256 while streaming, fsync, rename), in
+  a fresh process whose modules are imported before the clock starts (as in ``rigfit download``, where resolving
+  the model has imported them already).
+
+Outputs are deleted after each run so every run downloads from zero. The medians and the ratio
+Rigfit / plain curl (the target is 0.9 or better) are printed as a Markdown table for ``docs/performance.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+REPO_ID = "bench/throughput-GGUF"
+FILE = "bench-Q8_0.gguf"
+
+
+def serve(source: Path) -> None:
+    """Child process: serve ``source`` on the loopback Hub; print endpoint and sha256; run until killed."""
+    from tests.fixtures.hubserver import HubServer
+
+    hub = HubServer().start()
+    entry = hub.add_repo(REPO_ID).add_file(FILE, disk_path=source)
+    print(hub.endpoint, entry.sha256, flush=True)
+    while True:
+        time.sleep(3600)
+
+
+def client(endpoint: str, sha256: str, size: int, dest: Path) -> None:
+    """Child process: download once with Rigfit and print the seconds the download took."""
+    os.environ["HF_ENDPOINT"] = endpoint
+    import importlib
+
+    importlib.import_module("huggingface_hub.file_download")  # before timing, as after resolving a model
+
+    from advisor.download.job import DownloadRequest, download
+    from advisor.model.types import RepoFile
+
+    request = DownloadRequest(REPO_ID, "main", (RepoFile(FILE, size, sha256),), dest)
+    start = time.perf_counter()
+    result = download(request)
+    elapsed = time.perf_counter() - start
+    assert result.paths and result.paths[0].stat().st_size == size
+    print(f"{elapsed:.6f}")
+
+
+def _timed(command: list[str] | str, *, shell: bool = False) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, check=True, shell=shell, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size-gb", type=float, default=2.0)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--tmp", type=Path, default=Path(tempfile.gettempdir()))
+    parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--client", nargs=4, metavar=("ENDPOINT", "SHA256", "SIZE", "DEST"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.serve)
+        return 0
+    if args.client:
+        endpoint, sha, size, dest = args.client
+        client(endpoint, sha, int(size), Path(dest))
+        return 0
+    if shutil.which("curl") is None:
+        print("curl is not installed", file=sys.stderr)
+        return 2
+
+    size = int(args.size_gb * 1e9)
+    need = 2 * size + 512 * 2**20  # the download and curl's copy never coexist with another; sparse source
+    free = shutil.disk_usage(args.tmp).free
+    if free < need:
+        print(f"need {need / 1e9:.1f} GB free in {args.tmp}, have {free / 1e9:.1f} GB", file=sys.stderr)
+        return 2
+
+    work = Path(tempfile.mkdtemp(prefix="rigfit-bench-", dir=args.tmp))
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_DISABLE_TELEMETRY": "1"}
+    server = None
+    try:
+        source = work / "source.gguf"
+        with open(source, "wb") as fh:
+            fh.truncate(size)  # sparse: generated without writing 2 GB
+        server = subprocess.Popen(
+            [sys.executable, __file__, "--serve", str(source)], stdout=subprocess.PIPE, text=True, env=env, cwd=ROOT
+        )
+        assert server.stdout is not None
+        endpoint, sha256 = server.stdout.readline().split()
+        url = f"{endpoint}/{REPO_ID}/resolve/main/{FILE}"
+        out = work / "out"
+        times: dict[str, list[float]] = {"curl": [], "curl + fsync": [], "curl + sha256sum": [], "rigfit": []}
+        for round_no in range(1, args.repeat + 1):
+            times["curl"].append(_timed(["curl", "-sSfL", "-o", str(out), url]))
+            out.unlink()
+            subprocess.run(["sync"], check=True)  # no dirty pages of the last run slow down the next
+            times["curl + fsync"].append(_timed(f"curl -sSfL -o '{out}' '{url}' && sync '{out}'", shell=True))
+            out.unlink()
+            times["curl + sha256sum"].append(_timed(f"curl -sSfL '{url}' | tee '{out}' | sha256sum", shell=True))
+            out.unlink()
+            subprocess.run(["sync"], check=True)
+            dest = work / "rigfit"
+            run = subprocess.run(
+                [sys.executable, __file__, "--client", endpoint, sha256, str(size), str(dest)],
+                check=True,
+                capture_output=True,
+                text=True,
+                env=env,
+                cwd=ROOT,
+            )
+            times["rigfit"].append(float(run.stdout.strip().splitlines()[-1]))
+            shutil.rmtree(dest)
+            subprocess.run(["sync"], check=True)
+            print(
+                f"round {round_no}: " + ", ".join(f"{k} {size / v[-1] / 1e6:.0f} MB/s" for k, v in times.items()),
+                file=sys.stderr,
+            )
+    finally:
+        if server is not None:
+            server.kill()
+            server.wait()
+        shutil.rmtree(work, ignore_errors=True)
+
+    median = {k: statistics.median(v) for k, v in times.items()}
+    load = os.getloadavg()
+    print(f"File: {size / 1e9:.1f} GB (sparse), loopback Hub in its own process, {args.repeat} rounds, medians.")
+    print(
+        f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+        f"load average at the end {load[0]:.1f}."
+    )
+    print()
+    print("| client | median time (s) | throughput (MB/s) | ratio to curl |")
+    print("| --- | --- | --- | --- |")
+    for name, seconds in median.items():
+        print(f"| {name} | {seconds:.2f} | {size / seconds / 1e6:.0f} | {median['curl'] / seconds:.2f} |")
+    print()
+    print(
+        f"Rigfit / curl: {median['curl'] / median['rigfit']:.2f} (target 0.9); "
+        f"Rigfit / (curl + fsync): {median['curl + fsync'] / median['rigfit']:.2f}; "
+        f"Rigfit / (curl + sha256sum): {median['curl + sha256sum'] / median['rigfit']:.2f}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
