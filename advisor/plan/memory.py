@@ -118,6 +118,18 @@ def check_kv_types(type_k: str, type_v: str, flash_attention: bool) -> None:
         )
 
 
+_NEXTN = re.compile(r"^blk\.(\d+)\.nextn\.")
+
+
+def nextn_layers(facts: ModelFacts) -> frozenset[int]:
+    """Blocks that hold a NextN / MTP head (``blk.N.nextn.*`` tensors, GLM-4.5 style files).
+
+    llama.cpp loads none of their tensors (``TENSOR_SKIP``) and gives them no KV cache (``n_layer_kv_from_start =
+    n_layer - nextn_predict_layers``): they stay in the file, unread. Known only from the header's tensor list.
+    """
+    return frozenset(int(m.group(1)) for t in facts.tensors if (m := _NEXTN.match(t.name)))
+
+
 def kv_stream_cells(facts: ModelFacts, context: int, *, ubatch: int = 512, parallel: int = 1) -> tuple[int, ...]:
     """Cells of one KV stream per layer (0 for a layer without a cache); there are ``parallel`` streams.
 
@@ -136,8 +148,9 @@ def kv_stream_cells(facts: ModelFacts, context: int, *, ubatch: int = 512, paral
     if facts.sliding_window and swa_layers:
         swa = pad(min(base, facts.sliding_window + ubatch), consts.swa_pad)
     cells = []
+    skipped = nextn_layers(facts)
     for layer in range(facts.block_count):
-        if _kv_heads(facts, layer) == 0 and not is_mla(facts):
+        if (_kv_heads(facts, layer) == 0 and not is_mla(facts)) or layer in skipped:
             cells.append(0)
         else:
             cells.append(swa if layer in swa_layers else base)
@@ -420,9 +433,13 @@ def repacked_tensor_bytes(facts: ModelFacts, weights: WeightMap, cpu_features: S
     if abs(sum(t.n_bytes for t in facts.tensors) - weights.total_bytes) > max(MIB, weights.total_bytes // 100):
         return 0
     features = set(cpu_features or ASSUMED_CPU_FEATURES)
+    skipped = nextn_layers(facts)
     total = 0
     for t in facts.tensors:
         if len(t.shape) < 2 or t.name.startswith("token_embd"):
+            continue
+        block = _BLOCK.match(t.name)
+        if block and int(block.group(1)) in skipped:  # never loaded
             continue
         if any(
             t.type_name == kind and need <= features and t.shape[1] % rows == 0 for kind, need, rows in REPACK_RULES
@@ -642,7 +659,13 @@ def device_memory(
 
     put_weights(0, weights.token_embd_bytes, 0.0)  # get_rows reads one row per token
     put_weights(0, weights.other_bytes, 0.0)
+    skipped = nextn_layers(facts)
     for il, lw in enumerate(weights.layers):
+        if il in skipped:
+            # a NextN block is never loaded: it stays in the file mapping, unread, and on no GPU (no KV either)
+            if request.mmap:
+                put_weights(0, lw.dense_bytes + lw.expert_bytes, 0.0)
+            continue
         ldev = assignment.layer_device[il] if il < len(assignment.layer_device) else 0
         edev = assignment.expert_device[il] if il < len(assignment.expert_device) else ldev
         put_weights(ldev, lw.dense_bytes, 1.0)
@@ -726,6 +749,7 @@ __all__ = [
     "kv_cells",
     "kv_stream_cells",
     "memory_constants",
+    "nextn_layers",
     "os_headroom_bytes",
     "repacked_tensor_bytes",
     "row_bytes",

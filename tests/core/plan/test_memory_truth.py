@@ -9,14 +9,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
-from gguf import GGMLQuantizationType
+from gguf import GGMLQuantizationType, GGUFWriter
 
 from advisor.hardware.types import Cpu, Gpu, Hardware, Memory
 from advisor.model.resolve import resolve_model
 from advisor.plan.planner import plan
 from advisor.plan.types import DeviceMemory, PlanOptions, Verdict
-from tests.fixtures.ggufs import GGUFSpec, write_gguf
+from tests.fixtures.ggufs import GGUFSpec, expected_tensors, write_gguf
 
 GIB = 1024**3
 MIB = 1024**2
@@ -192,3 +193,52 @@ def test_deepseek_files_without_mla_keys_cache_every_head(tmp_path: Path) -> Non
     path = _deepseek2(tmp_path, "old.gguf", n_head_kv=4, head_dim=48)
     row, _ = cpu_row(path, machine(), context=4096)
     assert row.kv_bytes == 3 * 4096 * (4 * 48 + 4 * 48) * 2
+
+
+def _glm_with_nextn(tmp_path: Path) -> Path:
+    """A glm4moe file of 3 blocks whose last one is a NextN head (f32 tensors, as GLM-4.5 files store it)."""
+    spec = GGUFSpec(arch="glm4moe", n_layers=3, n_embd=64, n_head=4, n_head_kv=2, experts=4, experts_used=2)
+    path = tmp_path / "glm-nextn.gguf"
+    w = GGUFWriter(path, "glm4moe")
+    w.add_block_count(3)
+    w.add_context_length(4096)
+    w.add_embedding_length(64)
+    w.add_feed_forward_length(128)
+    w.add_head_count(4)
+    w.add_head_count_kv(2)
+    w.add_expert_count(4)
+    w.add_expert_used_count(2)
+    w.add_expert_feed_forward_length(32)
+    w.add_uint32("glm4moe.nextn_predict_layers", 1)
+    w.add_tokenizer_model("gpt2")
+    w.add_token_list([f"t{i}" for i in range(256)])
+    nextn = [("blk.2.nextn.eh_proj.weight", (128, 64), False), ("blk.2.nextn.enorm.weight", (64,), False)]
+    for name, shape, _ in expected_tensors(spec) + nextn:
+        w.add_tensor(name, np.zeros(tuple(reversed(shape)), dtype=np.float32))
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    return path
+
+
+def test_a_nextn_block_gets_no_kv_cache(tmp_path: Path) -> None:
+    # blocks 0 and 1 only: 2 KV heads of 16 values for K and for V, f16
+    row, _ = cpu_row(_glm_with_nextn(tmp_path), machine(), context=4096)
+    assert row.kv_bytes == 2 * 4096 * (2 * 16 + 2 * 16) * 2
+
+
+def test_a_nextn_block_is_never_offloaded(tmp_path: Path) -> None:
+    gpu = Gpu(vendor="nvidia", name="RTX 4090", vram_total_bytes=24 * GIB, vram_free_bytes=24 * GIB)
+    (option,) = plan(resolve_model(str(_glm_with_nextn(tmp_path))), machine(gpus=(gpu,)), PlanOptions()).options
+    assert option.verdict is Verdict.GPU
+    block2 = (
+        2 * 64 * 4  # attn_norm, ffn_norm
+        + (64 * 64 + 2 * 64 * 32 + 64 * 64) * 4  # q, k, v, output
+        + 64 * 4 * 4  # router
+        + 3 * 64 * 32 * 4 * 4  # three expert stacks of 4 experts
+        + (128 * 64 + 64) * 4  # nextn.eh_proj, nextn.enorm
+    )
+    cpu = option.memory[0]
+    assert cpu.weights_bytes == 64 * 256 * 4 + block2  # token_embd and the NextN block stay in the file mapping
+    assert cpu.mapped_weights_bytes == cpu.weights_bytes
