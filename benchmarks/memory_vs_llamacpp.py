@@ -172,6 +172,54 @@ def gpt_oss_tensors(spec: GGUFSpec) -> list[tuple[str, tuple[int, ...], bool]]:
     return out
 
 
+def glm4moe_tensors(spec: GGUFSpec) -> list[tuple[str, tuple[int, ...], bool]]:
+    """llama.cpp's glm4moe layout: biased q/k/v, post-attention norm, dense lead blocks, routed + shared experts with
+    a selection bias, and a last NextN (MTP) block with its extra projections."""
+    e, h, kv, hd, x, ff = spec.n_embd, spec.n_head, spec.n_head_kv, spec.key_length, spec.experts, spec.expert_ff
+    nextn = int(spec.extra_kv.get("glm4moe.nextn_predict_layers", 0))
+    out: list[tuple[str, tuple[int, ...], bool]] = [("token_embd.weight", (e, spec.n_vocab), False)]
+    for il in range(spec.n_layers):
+        p = f"blk.{il}."
+        out += [
+            (p + "attn_norm.weight", (e,), False),
+            (p + "attn_q.weight", (e, h * hd), False),
+            (p + "attn_q.bias", (h * hd,), False),
+            (p + "attn_k.weight", (e, kv * hd), False),
+            (p + "attn_k.bias", (kv * hd,), False),
+            (p + "attn_v.weight", (e, kv * hd), False),
+            (p + "attn_v.bias", (kv * hd,), False),
+            (p + "attn_output.weight", (h * hd, e), False),
+            (p + "post_attention_norm.weight", (e,), False),
+        ]
+        if il < spec.leading_dense:
+            out += [
+                (p + "ffn_gate.weight", (e, spec.n_ff), False),
+                (p + "ffn_up.weight", (e, spec.n_ff), False),
+                (p + "ffn_down.weight", (spec.n_ff, e), False),
+            ]
+        else:
+            sff = ff * spec.shared_experts
+            out += [
+                (p + "ffn_gate_inp.weight", (e, x), False),
+                (p + "exp_probs_b.bias", (x,), False),
+                (p + "ffn_gate_exps.weight", (e, ff, x), True),
+                (p + "ffn_up_exps.weight", (e, ff, x), True),
+                (p + "ffn_down_exps.weight", (ff, e, x), True),
+                (p + "ffn_gate_shexp.weight", (e, sff), False),
+                (p + "ffn_up_shexp.weight", (e, sff), False),
+                (p + "ffn_down_shexp.weight", (sff, e), False),
+            ]
+        if il >= spec.n_layers - nextn:
+            out += [
+                (p + "nextn.eh_proj.weight", (2 * e, e), False),
+                (p + "nextn.enorm.weight", (e,), False),
+                (p + "nextn.hnorm.weight", (e,), False),
+                (p + "nextn.shared_head_norm.weight", (e,), False),
+            ]
+    out += [("output_norm.weight", (e,), False), ("output.weight", (e, spec.n_vocab), False)]
+    return out
+
+
 def _llama(**kw) -> GGUFSpec:
     base = dict(arch="llama", n_layers=8, n_embd=2048, n_head=32, n_head_kv=8, n_ff=5632, n_vocab=65536)
     return GGUFSpec(**{**base, **kw})
@@ -340,6 +388,38 @@ BENCHES = (
         expert_type=MXFP4,
         embd_type=Q8_0,
         tensors=gpt_oss_tensors,
+    ),
+    Bench(
+        "glm4moe-nextn-q4_k",
+        GGUFSpec(
+            arch="glm4moe",
+            name="bench glm4moe with a NextN layer",
+            n_layers=7,  # 6 decoder blocks + 1 NextN block, as GLM-4.5 files store it
+            n_embd=2048,
+            n_head=16,
+            n_head_kv=4,
+            head_dim=128,
+            n_ff=4096,
+            n_vocab=32768,
+            experts=16,
+            experts_used=4,
+            expert_ff=1024,
+            shared_experts=1,
+            leading_dense=1,
+            extra_kv={"glm4moe.nextn_predict_layers": 1},
+        ),
+        Q8_0,
+        (Run(8192, "f16", True), Run(32768, "q8_0", True)),
+        expert_type=Q4_K,
+        rope_dim=64,
+        tensors=glm4moe_tensors,
+        extra_uint={
+            "leading_dense_block_count": 1,
+            "expert_shared_count": 1,
+            "expert_gating_func": 2,
+            "nextn_predict_layers": 1,
+        },
+        extra_float={"expert_weights_scale": 1.0},
     ),
     Bench(
         "gemma3-swa-q8_0",
@@ -777,6 +857,12 @@ Why the numbers differ where they do:
   240 MiB (and 108 instead of 960 at 16K). The compute model now also sizes MLA attention in the latent space
   (queries `kv_lora_rank` + rope wide per head, outputs `kv_lora_rank` wide before `wv_b`), which brought the
   run without flash attention from 47 to 22 MiB under.
+- **NextN / MTP blocks (fixed).** GLM-4.5-style files store a multi-token-prediction head as the last block
+  (`blk.N.nextn.*`). llama.cpp skips its tensors (`TENSOR_SKIP`: not loaded, not repacked, not offloaded) and gives
+  it no KV cache (`n_layer_kv_from_start = n_layer - nextn_predict_layers`). The planner counted it as a normal
+  block: 16 MiB of KV and 54 MiB of repack too much on the `glm4moe-nextn` file, and on a GPU one block of weights
+  too many (GLM-4.5-Air: 128 experts x 3 x 4096 x 1408 = 2.2 billion weights, about 1.3 GB at 4.8 bits a weight).
+  The block now stays in the file mapping, unread. Catalog entries without a tensor list cannot show it yet.
 - **Compute buffer: a model, not a replay** of llama.cpp's graph allocator (docs/planner.md). Rigfit takes the
   largest live set: the KQ masks plus the biggest block phase plus two activations, or the logits of a whole
   ubatch plus two activations. For dense models with a real-sized vocabulary the logits phase decides and the
