@@ -240,6 +240,24 @@ BENCHES = (
         ),
     ),
     Bench(
+        "qwen3-0.6b-shape-q8_0",
+        GGUFSpec(
+            arch="qwen3",
+            name="bench Qwen3-0.6B shape",
+            n_layers=28,
+            n_embd=1024,
+            n_head=16,
+            n_head_kv=8,
+            head_dim=128,
+            n_ff=3072,
+            n_vocab=151936,
+            tied_embeddings=True,
+        ),
+        Q8_0,
+        (Run(4096, "f16", True), Run(40960, "q8_0", True), Run(8192, "f16", False)),
+        embd_type=Q8_0,
+    ),
+    Bench(
         "llama-gqa-q4_0",
         _llama(name="bench llama GQA q4_0"),
         Q4_0,
@@ -484,7 +502,7 @@ def _extra_tensors(arch: str, spec: GGUFSpec, layer: int) -> list[tuple[str, tup
     """Per-block tensors llama.cpp requires for these architectures beyond the llama layout."""
     p, e, hd = f"blk.{layer}.", spec.n_embd, spec.key_length
     out: list[tuple[str, tuple[int, ...]]] = []
-    if arch in ("qwen3moe", "gemma3"):
+    if arch in ("qwen3", "qwen3moe", "gemma3"):
         out += [(p + "attn_q_norm.weight", (hd,)), (p + "attn_k_norm.weight", (hd,))]
     if arch in ("gemma2", "gemma3"):
         out += [(p + "post_attention_norm.weight", (e,)), (p + "post_ffw_norm.weight", (e,))]
