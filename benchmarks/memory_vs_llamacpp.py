@@ -852,10 +852,10 @@ mmap on unless the row says otherwise.
 
 Why the numbers differ where they do:
 
-- **Repack (fixed).** The planner used to leave the `CPU_REPACK` copy out, so every Q4_0 / Q4_K run missed by the
-  whole repack column (190-410 MiB here, 20-45 % of the total). llama.cpp's CPU backend makes that copy for the
-  types its CPU features allow (ggml-cpu `repack.cpp`, `ggml_repack_get_optimal_repack_type`: Q4_0, Q4_K, IQ4_NL and
-  MXFP4 with AVX2 when the matrix has a multiple of 8 rows; Q4_0 / Q4_K / IQ4_NL / MXFP4 on ARM with dotprod or
+- **Repack (fixed).** The planner used to leave the `CPU_REPACK` copy out, so every Q4_0 / Q4_K / MXFP4 run missed
+  by the whole repack column (190-410 MiB here, 20-45 % of the total). llama.cpp's CPU backend makes that copy for
+  the types its CPU features allow (ggml-cpu `repack.cpp`, `ggml_repack_get_optimal_repack_type`: Q4_0, Q4_K, IQ4_NL
+  and MXFP4 with AVX2 when the matrix has a multiple of 8 rows; Q4_0 / Q4_K / IQ4_NL / MXFP4 on ARM with dotprod or
   i8mm; Q2_K with AVX-512; only the AVX2 rules are measured here), and only when no GPU is in use (with one, CPU-
   held weights take the GPU's host buffer type, which comes first in llama.cpp's `make_cpu_buft_list`).
   `advisor/plan/memory.py` now counts it as anonymous memory; CPU-only plans that stream from disk drop it and pass
@@ -885,13 +885,15 @@ Why the numbers differ where they do:
   largest live set: the KQ masks plus the biggest block phase plus two activations, or the logits of a whole
   ubatch plus two activations. For dense models with a real-sized vocabulary the logits phase decides and the
   numbers agree exactly. The differences that remain:
-  - the MoE runs (qwen3moe, deepseek2) are not even monotonic in context in llama.cpp (qwen3moe: 72 MiB at 4K, 96 at
-    8K, 72 at 16K in a side run, 110 at 32K, 114 at 64K): ggml-alloc reuses freed blocks best-fit, so the peak
-    depends on where the 64 MiB logits tensor and the expert activations land, not only on what is alive at once
-    (Rigfit is low at some contexts and high at 64K; the line above gives the sizes). A fragmentation allowance
+  - the MoE runs (qwen3moe, deepseek2, glm4moe) are not even monotonic in context in llama.cpp (qwen3moe: 72 MiB at
+    4K, 96 at 8K, 72 at 16K in a side run, 110 at 32K, 114 at 64K): ggml-alloc reuses freed blocks best-fit, so the
+    peak depends on where the 64 MiB logits tensor and the expert activations land, not only on what is alive at
+    once (Rigfit is low at some contexts and high at 64K; the line above gives the sizes). A fragmentation allowance
     would trade one error for the other, so there is none;
   - +3 to +7 MiB more in llama.cpp without flash attention and with quantized caches: about one more
     `n_embd x n_ubatch` f32 tensor alive at the attention's peak; not traced tensor by tensor;
+  - the Qwen3-0.6B shape: 12 MiB more in llama.cpp at 4K with flash attention, exact at 40K (the same allocator
+    effect on top of its 297 MiB of logits);
   - gemma2: about 8 MiB more in llama.cpp, from its extra graph ops (logit soft-capping, post-norms);
   - MiniMax M2: Rigfit 4-15 MiB high: it counts the router and every expert intermediate alive at once, where the
     allocator reuses some in place.
