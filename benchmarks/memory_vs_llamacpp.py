@@ -1,14 +1,22 @@
 """Rigfit's memory plan against what real llama.cpp allocates, buffer by buffer.
 
 Builds GGUF models with ``gguf.GGUFWriter`` (tensor lists from ``tests/fixtures/ggufs.py`` plus each
-architecture's extra tensors; random but valid Q8_0 / Q4_0 / Q4_K / Q6_K blocks): a dense GQA llama, the same in
-Q4_0, a qwen3moe MoE, gemma2 and gemma3 with sliding-window layers, and a llama split in shards. Loads each in
-llama.cpp through ``llama-cpp-python`` (CPU backend, its own venv: ``/work/team/benchvenv`` or
-``$RIGFIT_BENCH_PYTHON``) at several contexts and cache types, parses the buffer sizes llama.cpp logs and compares
-them with the CPU row of ``advisor.plan.planner.plan(...)`` for a machine without a GPU.
+architecture's extra tensors; random but valid Q8_0 / Q4_0 / Q4_K / MXFP4 / Q6_K blocks): dense GQA models
+(llama, the shape of Qwen3-0.6B), MoE models (qwen3moe, MiniMax M2, DeepSeek-style MLA and an older conversion
+without MLA keys, glm4moe with a NextN block, gpt-oss), sliding-window models (gemma2, gemma3) and a llama split in
+shards. Loads each in llama.cpp through ``llama-cpp-python`` (CPU backend) at several contexts, cache types,
+sequence counts and with and without mmap, parses the buffer sizes llama.cpp logs and compares them with the CPU
+row of ``advisor.plan.planner.plan(...)`` for a machine without a GPU.
 
-    PYTHONPATH=. python benchmarks/memory_vs_llamacpp.py            # run, write JSON + docs/accuracy.md
+llama.cpp runs in a child process of ``$RIGFIT_BENCH_PYTHON``: by default this interpreter when it has
+``llama_cpp``, else ``/work/team/benchvenv/bin/python``. Run it with an environment that has llama-cpp-python and
+Rigfit's non-Qt dependencies (gguf, numpy, huggingface_hub, platformdirs, psutil):
+
+    PYTHONPATH=. /work/team/benchvenv/bin/python benchmarks/memory_vs_llamacpp.py     # measure, write JSON + doc
     PYTHONPATH=. python benchmarks/memory_vs_llamacpp.py --from-json  # re-render the doc from the JSON only
+
+Each generated model (0.3 to 0.9 GB) is deleted after its runs; with ``--keep DIR`` all of them (about 7 GB) stay
+there for the next run.
 
 Target (issue 4): every total within 3 % or 64 MiB of llama.cpp's, whichever is larger.
 """
@@ -40,7 +48,17 @@ from advisor.plan.types import PlanOptions, Verdict
 from tests.fixtures.ggufs import GGUFSpec, expected_tensors
 
 ROOT = Path(__file__).resolve().parent.parent
-BENCH_PYTHON = os.environ.get("RIGFIT_BENCH_PYTHON", "/work/team/benchvenv/bin/python")
+
+
+def _default_bench_python() -> str:
+    try:
+        import llama_cpp  # noqa: F401  (only to know whether this interpreter can run llama.cpp itself)
+    except ImportError:
+        return "/work/team/benchvenv/bin/python"
+    return sys.executable
+
+
+BENCH_PYTHON = os.environ.get("RIGFIT_BENCH_PYTHON") or _default_bench_python()
 RESULTS = ROOT / "benchmarks" / "results" / "memory_llamacpp.json"
 DOC = ROOT / "docs" / "accuracy.md"
 SCHEMA = "rigfit.bench.memory/1"
