@@ -87,6 +87,7 @@ class Run:
     flash: bool
     parallel: int = 1  # sequences (llama-server -np N: one KV stream each, not unified)
     mmap: bool = True
+    ubatch: int = 512  # n_ubatch (-ub); n_batch stays 2048
 
 
 @dataclass(frozen=True)
@@ -255,6 +256,7 @@ BENCHES = (
             Run(32768, "q4_0", True),
             Run(8192, "f16", False),
             Run(16384, "f16", False, parallel=4),
+            Run(8192, "f16", True, ubatch=2048),
         ),
     ),
     Bench(
@@ -481,6 +483,7 @@ BENCHES = (
             Run(8192, "f16", False),
             Run(32768, "f16", True, parallel=4),
             Run(10000, "f16", True, parallel=3),
+            Run(32768, "f16", True, ubatch=1024),
         ),
         embd_type=Q8_0,
     ),
@@ -623,7 +626,7 @@ _LOADER = textwrap.dedent(
     """
     import sys, llama_cpp
     path, fa, mmap = sys.argv[1], sys.argv[4] == "1", sys.argv[6] == "1"
-    n_ctx, type_kv, n_seq = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[5])
+    n_ctx, type_kv, n_seq, n_ubatch = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[5]), int(sys.argv[7])
     llama_cpp.llama_backend_init()
     mp = llama_cpp.llama_model_default_params()
     mp.n_gpu_layers = 0
@@ -635,7 +638,7 @@ _LOADER = textwrap.dedent(
     if not model:
         sys.exit("model did not load")
     cp = llama_cpp.llama_context_default_params()
-    cp.n_ctx, cp.n_batch, cp.n_ubatch, cp.n_seq_max = n_ctx, 2048, 512, n_seq
+    cp.n_ctx, cp.n_batch, cp.n_ubatch, cp.n_seq_max = n_ctx, 2048, n_ubatch, n_seq
     cp.kv_unified = False  # llama-server with an explicit -np N
     cp.swa_full = False
     cp.n_threads = cp.n_threads_batch = 1
@@ -672,6 +675,7 @@ def llama_cpp_load(path: Path, run: Run) -> tuple[dict[str, float], list[str]]:
             str(int(run.flash)),
             str(run.parallel),
             str(int(run.mmap)),
+            str(run.ubatch),
         ],
         capture_output=True,
         text=True,
@@ -724,6 +728,7 @@ def rigfit_buffers(path: Path, run: Run, hardware: Hardware) -> dict[str, float]
         flash_attention=run.flash,
         parallel=run.parallel,
         mmap=run.mmap,
+        ubatch=run.ubatch,
     )
     (option,) = plan(model, hardware, options).options
     if option.verdict is not Verdict.CPU:
@@ -775,6 +780,7 @@ def measure(keep: Path | None, only: set[str] | None, say: Callable[[str], None]
                         "flash_attention": run.flash,
                         "parallel": run.parallel,
                         "mmap": run.mmap,
+                        "ubatch": run.ubatch,
                         "llama_cpp_mib": theirs,
                         "rigfit_mib": {k: round(v, 3) for k, v in ours.items()},
                         "llama_cpp_log": lines,
@@ -820,6 +826,7 @@ def markdown(result: dict, notes: str) -> str:
         diff = 100 * (tot_o - tot_t) / tot_t
         shards = f" ({r['shards']} files)" if r["shards"] > 1 else ""
         shards += "" if r.get("mmap", True) else ", no mmap"
+        shards += f", ubatch {r['ubatch']}" if r.get("ubatch", 512) != 512 else ""
         lines.append(
             f"| {r['model']}{shards} | {r['file_mib']:.0f} | {r['context']} | "
             f"{r.get('parallel', 1)} | {r['cache']} | "
@@ -866,7 +873,7 @@ mapping, without mmap loaded there instead of the CPU buffer), `KV` the `CPU KV 
 an SWA model), `compute` the `CPU compute buffer` and `output` the logits buffer. One number in a cell means both
 agree to 0.01 MiB. `np` is the number of sequences (`-np`, one KV stream each: llama-server's layout when `-np` is given
 without `--kv-unified`, as in Rigfit's command). Settings: `n_batch` 2048, `n_ubatch` 512, `swa_full` off,
-mmap on unless the row says otherwise.
+mmap on, unless the row says otherwise.
 
 Why the numbers differ where they do:
 
