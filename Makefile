@@ -46,6 +46,10 @@ package: $(STAMP_PKG)
 package-selftest: package
 	QT_QPA_PLATFORM=offscreen dist/Rigfit/rigfit-debug --self-test
 
+# Renders every wizard page and the main window to docs/screenshots/ (used by the README).
+screenshots: $(STAMP_RUN)
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m ui.screenshots docs/screenshots
+
 # Benchmarks (measurements, not tests): results are written to docs/accuracy.md and docs/performance.md.
 # The memory and local-speed benchmarks load real llama.cpp through llama-cpp-python, which compiles llama.cpp
 # (about five minutes) into its own environment, .venv-bench, kept apart from the app's.
