@@ -40,14 +40,17 @@ from pathlib import Path
 import numpy as np
 from gguf import GGML_QUANT_SIZES, GGMLQuantizationType, GGUFWriter
 
-from advisor.hardware.types import Cpu, Hardware, Memory
-from advisor.model.resolve import resolve_model
-from advisor.plan.memory import repacked_tensor_bytes, weight_map_for
-from advisor.plan.planner import plan
-from advisor.plan.types import PlanOptions, Verdict
-from tests.fixtures.ggufs import GGUFSpec, expected_tensors
-
 ROOT = Path(__file__).resolve().parent.parent
+# run as `python benchmarks/memory_vs_llamacpp.py` from a checkout: tests.fixtures is not an installed package
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from advisor.hardware.types import Cpu, Hardware, Memory  # noqa: E402
+from advisor.model.resolve import resolve_model  # noqa: E402
+from advisor.plan.memory import repacked_tensor_bytes, weight_map_for  # noqa: E402
+from advisor.plan.planner import plan  # noqa: E402
+from advisor.plan.types import PlanOptions, Verdict  # noqa: E402
+from tests.fixtures.ggufs import GGUFSpec, expected_tensors  # noqa: E402
 
 
 def _default_bench_python() -> str:
