@@ -12,8 +12,9 @@ llama.cpp runs in a child process of ``$RIGFIT_BENCH_PYTHON``: by default this i
 ``llama_cpp``, else ``/work/team/benchvenv/bin/python``. Run it with an environment that has llama-cpp-python and
 Rigfit's non-Qt dependencies (gguf, numpy, huggingface_hub, platformdirs, psutil):
 
-    PYTHONPATH=. /work/team/benchvenv/bin/python benchmarks/memory_vs_llamacpp.py     # measure, write JSON + doc
-    PYTHONPATH=. python benchmarks/memory_vs_llamacpp.py --from-json  # re-render the doc from the JSON only
+    /work/team/benchvenv/bin/python benchmarks/memory_vs_llamacpp.py     # measure, write JSON + doc
+    RIGFIT_BENCH_PYTHON=.venv-bench/bin/python .venv/bin/python benchmarks/memory_vs_llamacpp.py  # as `make bench`
+    python benchmarks/memory_vs_llamacpp.py --from-json  # re-render the doc from the JSON only
 
 Each generated model (0.3 to 0.9 GB) is deleted after its runs; with ``--keep DIR`` all of them (about 7 GB) stay
 there for the next run.
