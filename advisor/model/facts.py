@@ -236,19 +236,16 @@ def expert_tensor_types(facts: ModelFacts) -> tuple[str, ...]:
 
 
 def weight_map_from_tensors(facts: ModelFacts) -> WeightMap:
-    """Bytes per block (dense vs routed experts) and outside the blocks, from the facts' tensor list."""
+    """Bytes per block (dense vs routed experts, by the regex llama.cpp's ``--n-cpu-moe`` uses) and outside the
+    blocks, from the facts' tensor list. The planner and the model layer share this one function."""
     if not facts.tensors:
         raise ValueError("these facts carry no tensor list (catalog facts): use the option's own WeightMap")
-    indices = [int(m.group(1)) for t in facts.tensors if (m := _BLOCK_RE.match(t.name))]
-    n_layers = max([facts.block_count, *(i + 1 for i in indices)])
-    if n_layers > MAX_LAYERS:
-        raise GGUFFormatError(f"A tensor names block {n_layers - 1}; the model has {facts.block_count} blocks.")
-    dense = [0] * n_layers
-    experts = [0] * n_layers
+    dense = [0] * facts.block_count
+    experts = [0] * facts.block_count
     token_embd = output = other = 0
     for t in facts.tensors:
         m = _BLOCK_RE.match(t.name)
-        if m:
+        if m and int(m.group(1)) < facts.block_count:
             i = int(m.group(1))
             if is_expert_tensor(t.name):
                 experts[i] += t.n_bytes
@@ -258,7 +255,7 @@ def weight_map_from_tensors(facts: ModelFacts) -> WeightMap:
             token_embd += t.n_bytes
         elif t.name.startswith(("output.", "output_norm.")):
             output += t.n_bytes
-        else:
+        else:  # rope factors, and blocks past block_count that llama.cpp never builds into the graph
             other += t.n_bytes
     layers = tuple(LayerWeights(dense_bytes=d, expert_bytes=e) for d, e in zip(dense, experts, strict=True))
     return WeightMap(layers=layers, token_embd_bytes=token_embd, output_bytes=output, other_bytes=other)

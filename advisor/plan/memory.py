@@ -26,6 +26,7 @@ from functools import cache
 
 from advisor.errors import RigfitError
 from advisor.hardware.types import Gpu, Hardware
+from advisor.model.facts import weight_map_from_tensors
 from advisor.model.types import LayerWeights, ModelFacts, QuantOption, WeightMap
 from advisor.plan.types import DeviceMemory, PlanOptions
 from advisor.resources import resource_path
@@ -223,30 +224,6 @@ def kv_bytes_by_layer(
 # ------------------------------------------------------------------------------------------------- weights
 
 _BLOCK = re.compile(r"^blk\.(\d+)\.")
-_EXPERTS = re.compile(r"\.ffn_(up|down|gate|gate_up)_(ch|)exps")
-
-
-def weight_map_from_tensors(facts: ModelFacts) -> WeightMap:
-    """Exact bytes per placement class from the GGUF tensor list (same regex llama.cpp's --n-cpu-moe uses)."""
-    dense = [0] * facts.block_count
-    experts = [0] * facts.block_count
-    token_embd = output = other = 0
-    for t in facts.tensors:
-        match = _BLOCK.match(t.name)
-        if match and int(match.group(1)) < facts.block_count:
-            layer = int(match.group(1))
-            if _EXPERTS.search(t.name):
-                experts[layer] += t.n_bytes
-            else:
-                dense[layer] += t.n_bytes
-        elif t.name.startswith("token_embd"):
-            token_embd += t.n_bytes
-        elif t.name.startswith("output"):
-            output += t.n_bytes
-        else:
-            other += t.n_bytes
-    layers = tuple(LayerWeights(dense_bytes=d, expert_bytes=e) for d, e in zip(dense, experts, strict=True))
-    return WeightMap(layers=layers, token_embd_bytes=token_embd, output_bytes=output, other_bytes=other)
 
 
 def _param_classes(facts: ModelFacts) -> tuple[int, int, list[tuple[int, int]]]:
