@@ -62,6 +62,7 @@ $(BENCH_VENV)/.installed: pyproject.toml
 
 bench: $(STAMP_TEST) $(BENCH_VENV)/.installed
 	RIGFIT_BENCH_PYTHON=$(BENCH_VENV)/bin/python $(BIN)/python benchmarks/memory_vs_llamacpp.py
+	$(BIN)/python benchmarks/calibrate_fit.py
 	$(BIN)/python benchmarks/speed_accuracy.py
 	$(BIN)/python benchmarks/download_throughput.py
 	$(BIN)/python benchmarks/startup.py --write

@@ -9,10 +9,10 @@ sequence counts and with and without mmap, parses the buffer sizes llama.cpp log
 row of ``advisor.plan.planner.plan(...)`` for a machine without a GPU.
 
 llama.cpp runs in a child process of ``$RIGFIT_BENCH_PYTHON``: by default this interpreter when it has
-``llama_cpp``, else ``/work/team/benchvenv/bin/python``. Run it with an environment that has llama-cpp-python and
+``llama_cpp``, else the ``.venv-bench`` that ``make bench`` builds. Run it with an environment that has llama-cpp-python and
 Rigfit's non-Qt dependencies (gguf, numpy, huggingface_hub, platformdirs, psutil):
 
-    /work/team/benchvenv/bin/python benchmarks/memory_vs_llamacpp.py     # measure, write JSON + doc
+    .venv-bench/bin/python benchmarks/memory_vs_llamacpp.py     # measure, write JSON + doc
     RIGFIT_BENCH_PYTHON=.venv-bench/bin/python .venv/bin/python benchmarks/memory_vs_llamacpp.py  # as `make bench`
     python benchmarks/memory_vs_llamacpp.py --from-json  # re-render the doc from the JSON only
 
@@ -58,7 +58,7 @@ def _default_bench_python() -> str:
     try:
         import llama_cpp  # noqa: F401  (only to know whether this interpreter can run llama.cpp itself)
     except ImportError:
-        return "/work/team/benchvenv/bin/python"
+        return str(Path(__file__).resolve().parent.parent / ".venv-bench" / "bin" / "python")
     return sys.executable
 
 
