@@ -9,8 +9,8 @@ sequence counts and with and without mmap, parses the buffer sizes llama.cpp log
 row of ``advisor.plan.planner.plan(...)`` for a machine without a GPU.
 
 llama.cpp runs in a child process of ``$RIGFIT_BENCH_PYTHON``: by default this interpreter when it has
-``llama_cpp``, else the ``.venv-bench`` that ``make bench`` builds. Run it with an environment that has llama-cpp-python and
-Rigfit's non-Qt dependencies (gguf, numpy, huggingface_hub, platformdirs, psutil):
+``llama_cpp``, else the ``.venv-bench`` that ``make bench`` builds. Run it with an environment that has
+llama-cpp-python and Rigfit's non-Qt dependencies (gguf, numpy, huggingface_hub, platformdirs, psutil):
 
     .venv-bench/bin/python benchmarks/memory_vs_llamacpp.py     # measure, write JSON + doc
     RIGFIT_BENCH_PYTHON=.venv-bench/bin/python .venv/bin/python benchmarks/memory_vs_llamacpp.py  # as `make bench`
