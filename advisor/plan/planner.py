@@ -187,7 +187,8 @@ def plan_option(
     streaming_on_cpu = verdict is Verdict.DISK_STREAM and len(layout.devices) == 1
     sized_request = replace(request, repack=False) if streaming_on_cpu else request
     contexts: dict[str, int] = {}
-    for kv_type in MAX_CONTEXT_TYPES:
+    # When even the cluster cannot hold it, a context search over the head alone would answer another question.
+    for kv_type in () if (workers and not runs) else MAX_CONTEXT_TYPES:
         v_type = kv_type if request.flash_attention else "f16"
         contexts[kv_type] = max_context(
             facts,
