@@ -138,9 +138,7 @@ class ClusterPanel(QGroupBox):
         self.rows = QVBoxLayout()
         self.rows.setContentsMargins(0, 0, 0, 0)
         self.link = QComboBox()
-        self.link.setAccessibleName("Network link between the machines")
-        for name, label in link_presets():
-            self.link.addItem(label, name)
+        self.link.setAccessibleName("Network link between the machines")  # filled with the first machine
         self.gbps = QDoubleSpinBox()
         self.gbps.setRange(0, 1000)
         self.gbps.setDecimals(1)
@@ -210,4 +208,10 @@ class ClusterPanel(QGroupBox):
             remove.clicked.connect(lambda _checked=False, i=index: self.remove_machine(i))
             lay.addWidget(remove)
             self.rows.addWidget(row)
+        if self._machines and not self.link.count():
+            # the presets load with the first machine: the planner's modules stay off the window's start-up
+            self.link.blockSignals(True)
+            for name, label in link_presets():
+                self.link.addItem(label, name)
+            self.link.blockSignals(False)
         self.setVisible(bool(self._machines))
