@@ -61,6 +61,17 @@ def test_walk_with_files_already_on_disk_skips_the_download(wizard, fake, qtbot,
     _next(wizard, Page.DONE)
     done = wizard.pages[Page.DONE]
     assert done.command.toPlainText() == option.llama_cpp_command
+    # Export report here is the same dialog and writer as File > Export report
+    from tests.ui.conftest import wait_task
+    from ui.report_actions import ExportDialog
+
+    done.report_button.click()
+    dialog = done._export_dialog
+    assert isinstance(dialog, ExportDialog) and not dialog.identifying.isChecked()
+    dialog.selectFile(str(tmp_path / "done.md"))
+    dialog.accept()
+    wait_task(qtbot, dialog.task)
+    assert "UD-Q4_K_M" in (tmp_path / "done.md").read_text()
     finished = []
     wizard.finished_setup.connect(lambda *args: finished.append(args))
     wizard.button(QWizard.WizardButton.FinishButton).click()
