@@ -1,19 +1,21 @@
 """Download throughput: the same file from the loopback Hub with ``curl`` and with Rigfit's downloader.
 
-    python benchmarks/download_throughput.py [--size-gb 2] [--repeat 3] [--tmp /tmp]
+    python benchmarks/download_throughput.py [--size-gb 2] [--repeat 5] [--tmp /tmp]
 
 A sparse file of ``--size-gb`` GB (decimal) is served by the test suite's loopback Hub (``tests/fixtures/hubserver``)
 in its own process, as an LFS file behind the Hub's 302 to a CDN origin. Each round, in turn:
 
 - ``curl -L -o FILE``: the bytes to disk, nothing else;
-- ``curl -L -o FILE && sync FILE``: the same, durable on disk (Rigfit fsyncs each file before renaming it);
-- ``curl -L | tee FILE | sha256sum``: the bytes plus their hash, the other half of a verified download's work;
 - ``advisor.download.job.download``: Rigfit's downloader (Range transfer, sha256 while streaming, fsync, rename), in
   a fresh process whose modules are imported before the clock starts (as in ``rigfit download``, where resolving
-  the model has imported them already).
+  the model has imported them already);
+- ``curl -L -o FILE && sync FILE``: curl's bytes made durable on disk (Rigfit fsyncs each file before renaming it);
+- ``curl -L | tee FILE | sha256sum``: the bytes plus their hash, the other half of a verified download's work.
 
 Outputs are deleted after each run so every run downloads from zero. The medians and the ratio
-Rigfit / plain curl (the target is 0.9 or better) are printed as a Markdown table for ``docs/performance.md``.
+Rigfit / plain curl (the target is 0.9 or better) are printed as a Markdown table for ``docs/performance.md``,
+with every round's figures and the per-round ratio (curl and Rigfit of one round run within seconds of each other,
+so on a shared machine that ratio is steadier than the ratio of medians).
 """
 
 from __future__ import annotations
@@ -72,7 +74,7 @@ def _timed(command: list[str] | str, *, shell: bool = False) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-gb", type=float, default=2.0)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--tmp", type=Path, default=Path(tempfile.gettempdir()))
     parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--client", nargs=4, metavar=("ENDPOINT", "SHA256", "SIZE", "DEST"), help=argparse.SUPPRESS)
@@ -109,16 +111,12 @@ def main() -> int:
         endpoint, sha256 = server.stdout.readline().split()
         url = f"{endpoint}/{REPO_ID}/resolve/main/{FILE}"
         out = work / "out"
-        times: dict[str, list[float]] = {"curl": [], "curl + fsync": [], "curl + sha256sum": [], "rigfit": []}
+        times: dict[str, list[float]] = {"curl": [], "rigfit": [], "curl + fsync": [], "curl + sha256sum": []}
         for round_no in range(1, args.repeat + 1):
+            # curl and Rigfit back to back, so their ratio compares runs under the same load of the moment.
             times["curl"].append(_timed(["curl", "-sSfL", "-o", str(out), url]))
             out.unlink()
             subprocess.run(["sync"], check=True)  # no dirty pages of the last run slow down the next
-            times["curl + fsync"].append(_timed(f"curl -sSfL -o '{out}' '{url}' && sync '{out}'", shell=True))
-            out.unlink()
-            times["curl + sha256sum"].append(_timed(f"curl -sSfL '{url}' | tee '{out}' | sha256sum", shell=True))
-            out.unlink()
-            subprocess.run(["sync"], check=True)
             dest = work / "rigfit"
             run = subprocess.run(
                 [sys.executable, __file__, "--client", endpoint, sha256, str(size), str(dest)],
@@ -130,6 +128,11 @@ def main() -> int:
             )
             times["rigfit"].append(float(run.stdout.strip().splitlines()[-1]))
             shutil.rmtree(dest)
+            subprocess.run(["sync"], check=True)
+            times["curl + fsync"].append(_timed(f"curl -sSfL -o '{out}' '{url}' && sync '{out}'", shell=True))
+            out.unlink()
+            times["curl + sha256sum"].append(_timed(f"curl -sSfL '{url}' | tee '{out}' | sha256sum", shell=True))
+            out.unlink()
             subprocess.run(["sync"], check=True)
             print(
                 f"round {round_no}: " + ", ".join(f"{k} {size / v[-1] / 1e6:.0f} MB/s" for k, v in times.items()),
@@ -153,6 +156,17 @@ def main() -> int:
     print("| --- | --- | --- | --- |")
     for name, seconds in median.items():
         print(f"| {name} | {seconds:.2f} | {size / seconds / 1e6:.0f} | {median['curl'] / seconds:.2f} |")
+    paired = [c / r for c, r in zip(times["curl"], times["rigfit"], strict=True)]
+    print()
+    print(
+        "Per round, MB/s: "
+        + "; ".join(f"{k} " + " / ".join(f"{size / t / 1e6:.0f}" for t in v) for k, v in times.items())
+    )
+    print(
+        "Rigfit / curl per round (the two run back to back, so they share the load of the moment): "
+        + ", ".join(f"{r:.2f}" for r in paired)
+        + f"; median {statistics.median(paired):.2f}."
+    )
     print()
     print(
         f"Rigfit / curl: {median['curl'] / median['rigfit']:.2f} (target 0.9); "

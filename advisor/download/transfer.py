@@ -529,7 +529,7 @@ class _PartWriter:
                     return
                 start, end, generation = self._synced, self._written, self._generation
             try:
-                os.fdatasync(self._fd)
+                _fdatasync(self._fd)
             except OSError as exc:
                 self._error = self._error or exc
                 return
@@ -537,6 +537,10 @@ class _PartWriter:
             with self._flush:
                 if generation == self._generation:
                     self._synced = end
+
+
+#: ``fdatasync`` where the OS has it (Linux); ``fsync`` elsewhere (macOS, Windows).
+_fdatasync = getattr(os, "fdatasync", os.fsync)
 
 
 def _drop_cached(fd: int, offset: int, length: int) -> None:
