@@ -9,6 +9,8 @@ in its own process, as an LFS file behind the Hub's 302 to a CDN origin. Each ro
 - ``advisor.download.job.download``: Rigfit's downloader (Range transfer, sha256 while streaming, fsync, rename), in
   a fresh process whose modules are imported before the clock starts (as in ``rigfit download``, where resolving
   the model has imported them already);
+- disk floor: the file's bytes written from memory with Rigfit's write-behind and a final ``fsync``, no network
+  and no hash: the least time a download that makes the file durable before renaming it can take;
 - ``curl -L -o FILE && sync FILE``: curl's bytes made durable on disk (Rigfit fsyncs each file before renaming it);
 - ``curl -L | tee FILE | sha256sum``: the bytes plus their hash, the other half of a verified download's work.
 
@@ -65,6 +67,48 @@ def client(endpoint: str, sha256: str, size: int, dest: Path) -> None:
     print(f"{elapsed:.6f}")
 
 
+def disk_floor(size: int, path: Path) -> None:
+    """Child process: write ``size`` bytes from memory durably, as fast as this disk allows; print the seconds.
+
+    The same write-behind as Rigfit (``fdatasync`` every 128 MiB on a second thread, a final ``fsync``) with no
+    network and no hash: no durable download of this file can finish sooner, so ``curl / floor`` is the best ratio
+    to plain curl that any downloader which fsyncs before renaming can reach in that round.
+    """
+    import threading
+
+    block = memoryview(bytes(range(256)) * (8 * 1024 * 1024 // 256))  # not zeros: nothing may skip them
+    every = 128 * 1024 * 1024
+    written = threading.Semaphore(0)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    done = False
+
+    def flush_behind() -> None:
+        while True:
+            written.acquire()
+            if done:
+                return
+            os.fdatasync(fd)
+
+    start = time.perf_counter()
+    flusher = threading.Thread(target=flush_behind)
+    flusher.start()
+    pos = since_flush = 0
+    while pos < size:
+        count = os.write(fd, block[: min(len(block), size - pos)])
+        pos += count
+        since_flush += count
+        if since_flush >= every:
+            since_flush = 0
+            written.release()
+    done = True
+    written.release()
+    flusher.join()
+    os.fsync(fd)
+    elapsed = time.perf_counter() - start
+    os.close(fd)
+    print(f"{elapsed:.6f}")
+
+
 def _timed(command: list[str] | str, *, shell: bool = False) -> float:
     start = time.perf_counter()
     subprocess.run(command, check=True, shell=shell, stdout=subprocess.DEVNULL)
@@ -77,10 +121,14 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--tmp", type=Path, default=Path(tempfile.gettempdir()))
     parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--floor", nargs=2, metavar=("SIZE", "PATH"), help=argparse.SUPPRESS)
     parser.add_argument("--client", nargs=4, metavar=("ENDPOINT", "SHA256", "SIZE", "DEST"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         serve(args.serve)
+        return 0
+    if args.floor:
+        disk_floor(int(args.floor[0]), Path(args.floor[1]))
         return 0
     if args.client:
         endpoint, sha, size, dest = args.client
@@ -111,7 +159,13 @@ def main() -> int:
         endpoint, sha256 = server.stdout.readline().split()
         url = f"{endpoint}/{REPO_ID}/resolve/main/{FILE}"
         out = work / "out"
-        times: dict[str, list[float]] = {"curl": [], "rigfit": [], "curl + fsync": [], "curl + sha256sum": []}
+        times: dict[str, list[float]] = {
+            "curl": [],
+            "rigfit": [],
+            "disk floor": [],
+            "curl + fsync": [],
+            "curl + sha256sum": [],
+        }
         for round_no in range(1, args.repeat + 1):
             # curl and Rigfit back to back, so their ratio compares runs under the same load of the moment.
             times["curl"].append(_timed(["curl", "-sSfL", "-o", str(out), url]))
@@ -128,6 +182,12 @@ def main() -> int:
             )
             times["rigfit"].append(float(run.stdout.strip().splitlines()[-1]))
             shutil.rmtree(dest)
+            subprocess.run(["sync"], check=True)
+            floor = subprocess.run(
+                [sys.executable, __file__, "--floor", str(size), str(out)], check=True, capture_output=True, text=True
+            )
+            times["disk floor"].append(float(floor.stdout.strip()))
+            out.unlink()
             subprocess.run(["sync"], check=True)
             times["curl + fsync"].append(_timed(f"curl -sSfL -o '{out}' '{url}' && sync '{out}'", shell=True))
             out.unlink()
@@ -157,6 +217,7 @@ def main() -> int:
     for name, seconds in median.items():
         print(f"| {name} | {seconds:.2f} | {size / seconds / 1e6:.0f} | {median['curl'] / seconds:.2f} |")
     paired = [c / r for c, r in zip(times["curl"], times["rigfit"], strict=True)]
+    ceiling = [c / f for c, f in zip(times["curl"], times["disk floor"], strict=True)]
     print()
     print(
         "Per round, MB/s: "
@@ -166,6 +227,11 @@ def main() -> int:
         "Rigfit / curl per round (the two run back to back, so they share the load of the moment): "
         + ", ".join(f"{r:.2f}" for r in paired)
         + f"; median {statistics.median(paired):.2f}."
+    )
+    print(
+        "Best ratio any durable download could reach per round (curl / disk floor): "
+        + ", ".join(f"{r:.2f}" for r in ceiling)
+        + f"; median {statistics.median(ceiling):.2f}."
     )
     print()
     print(

@@ -127,7 +127,7 @@ class FileStream:
 
         def from_client(_buffer: memoryview) -> bytes:
             try:
-                return next(raw, b"")
+                return next((piece for piece in raw if piece), b"")  # an empty piece is not the end of the body
             except httpx2.TransportError as exc:
                 raise TransientHubError(f"the connection broke: {exc or type(exc).__name__}") from exc
 
