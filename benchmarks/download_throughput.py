@@ -49,9 +49,18 @@ def serve(source: Path) -> None:
         time.sleep(3600)
 
 
-def client(endpoint: str, sha256: str, size: int, dest: Path) -> None:
-    """Child process: download once with Rigfit and print the seconds the download took."""
+def client(endpoint: str, sha256: str, size: int, dest: Path, *, durable: bool = True) -> None:
+    """Child process: download once with Rigfit and print the seconds the download took.
+
+    ``durable=False`` (``--diagnose`` only) turns the background ``fdatasync`` and the final ``fsync`` into no-ops:
+    what the receive / write / hash pipeline alone achieves. Never a way to run Rigfit.
+    """
     os.environ["HF_ENDPOINT"] = endpoint
+    if not durable:
+        from advisor.download import transfer
+
+        transfer._fdatasync = lambda fd: None
+        transfer.os.fsync = lambda fd: None  # the module's os is the process's: this child only downloads
     import importlib
 
     importlib.import_module("huggingface_hub.file_download")  # before timing, as after resolving a model
@@ -76,7 +85,7 @@ def disk_floor(size: int, path: Path) -> None:
     """
     import threading
 
-    block = memoryview(bytes(range(256)) * (8 * 1024 * 1024 // 256))  # not zeros: nothing may skip them
+    block = memoryview(bytes(8 * 1024 * 1024))  # the served file's bytes (zeros), so the disk sees the same data
     every = 128 * 1024 * 1024
     written = threading.Semaphore(0)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
@@ -121,6 +130,10 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--tmp", type=Path, default=Path(tempfile.gettempdir()))
     parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--diagnose", action="store_true", help="also time Rigfit with its fsyncs turned off (where the time goes)"
+    )
+    parser.add_argument("--no-fsync", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--floor", nargs=2, metavar=("SIZE", "PATH"), help=argparse.SUPPRESS)
     parser.add_argument("--client", nargs=4, metavar=("ENDPOINT", "SHA256", "SIZE", "DEST"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -132,7 +145,7 @@ def main() -> int:
         return 0
     if args.client:
         endpoint, sha, size, dest = args.client
-        client(endpoint, sha, int(size), Path(dest))
+        client(endpoint, sha, int(size), Path(dest), durable=not args.no_fsync)
         return 0
     if shutil.which("curl") is None:
         print("curl is not installed", file=sys.stderr)
@@ -159,30 +172,27 @@ def main() -> int:
         endpoint, sha256 = server.stdout.readline().split()
         url = f"{endpoint}/{REPO_ID}/resolve/main/{FILE}"
         out = work / "out"
-        times: dict[str, list[float]] = {
-            "curl": [],
-            "rigfit": [],
-            "disk floor": [],
-            "curl + fsync": [],
-            "curl + sha256sum": [],
-        }
+        variants = {"rigfit": []} | ({"rigfit without fsync (diagnostic)": ["--no-fsync"]} if args.diagnose else {})
+        times: dict[str, list[float]] = {"curl": [], **{name: [] for name in variants}}
+        times |= {"disk floor": [], "curl + fsync": [], "curl + sha256sum": []}
         for round_no in range(1, args.repeat + 1):
             # curl and Rigfit back to back, so their ratio compares runs under the same load of the moment.
             times["curl"].append(_timed(["curl", "-sSfL", "-o", str(out), url]))
             out.unlink()
             subprocess.run(["sync"], check=True)  # no dirty pages of the last run slow down the next
-            dest = work / "rigfit"
-            run = subprocess.run(
-                [sys.executable, __file__, "--client", endpoint, sha256, str(size), str(dest)],
-                check=True,
-                capture_output=True,
-                text=True,
-                env=env,
-                cwd=ROOT,
-            )
-            times["rigfit"].append(float(run.stdout.strip().splitlines()[-1]))
-            shutil.rmtree(dest)
-            subprocess.run(["sync"], check=True)
+            for name, extra in variants.items():
+                dest = work / "rigfit"
+                run = subprocess.run(
+                    [sys.executable, __file__, "--client", endpoint, sha256, str(size), str(dest), *extra],
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                    env=env,
+                    cwd=ROOT,
+                )
+                times[name].append(float(run.stdout.strip().splitlines()[-1]))
+                shutil.rmtree(dest)
+                subprocess.run(["sync"], check=True)
             floor = subprocess.run(
                 [sys.executable, __file__, "--floor", str(size), str(out)], check=True, capture_output=True, text=True
             )
