@@ -9,8 +9,8 @@ in its own process, as an LFS file behind the Hub's 302 to a CDN origin. Each ro
 - ``advisor.download.job.download``: Rigfit's downloader (Range transfer, sha256 while streaming, fsync, rename), in
   a fresh process whose modules are imported before the clock starts (as in ``rigfit download``, where resolving
   the model has imported them already);
-- disk floor: the file's bytes written from memory with Rigfit's write-behind and a final ``fsync``, no network
-  and no hash: the least time a download that makes the file durable before renaming it can take;
+- Rigfit from memory: Rigfit's write path (blocks, writer, sha256, write-behind, ``fsync``) fed the file's bytes
+  from memory instead of a socket: the verified, durable writing alone, with the network taken out;
 - ``curl -L -o FILE && sync FILE``: curl's bytes made durable on disk (Rigfit fsyncs each file before renaming it);
 - ``curl -L | tee FILE | sha256sum``: the bytes plus their hash, the other half of a verified download's work.
 
@@ -76,46 +76,43 @@ def client(endpoint: str, sha256: str, size: int, dest: Path, *, durable: bool =
     print(f"{elapsed:.6f}")
 
 
-def disk_floor(size: int, path: Path) -> None:
-    """Child process: write ``size`` bytes from memory durably, as fast as this disk allows; print the seconds.
+def from_memory(size: int, path: Path) -> None:
+    """Child process: Rigfit's own write path fed from memory instead of a socket; print the seconds.
 
-    The same write-behind as Rigfit (``fdatasync`` every 128 MiB on a second thread, a final ``fsync``) with no
-    network and no hash: no durable download of this file can finish sooner, so ``curl / floor`` is the best ratio
-    to plain curl that any downloader which fsyncs before renaming can reach in that round.
+    The same blocks, writer, hasher, flusher and final ``fsync`` as a download, with the file's bytes (zeros)
+    copied from memory rather than received: the time a verified, durable download of this file needs on this
+    machine with the network taken out. Rigfit close to it means the receiving side costs next to nothing.
     """
-    import threading
+    import hashlib
 
-    block = memoryview(bytes(8 * 1024 * 1024))  # the served file's bytes (zeros), so the disk sees the same data
-    every = 128 * 1024 * 1024
-    written = threading.Semaphore(0)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    done = False
+    from advisor.download.transfer import FileTarget, _PartWriter, _receive
+    from advisor.model.types import RepoFile
 
-    def flush_behind() -> None:
-        while True:
-            written.acquire()
-            if done:
-                return
-            os.fdatasync(fd)
+    zeros = memoryview(bytes(1 << 20))
 
+    class MemoryBody:
+        def __init__(self) -> None:
+            self.left = size
+
+        def readinto(self, buffer: memoryview) -> int:
+            count = min(len(buffer), len(zeros), self.left)  # about what a loopback socket read returns
+            buffer[:count] = zeros[:count]
+            self.left -= count
+            return count
+
+    target = FileTarget(REPO_ID, "main", RepoFile(FILE, size, None), path.parent)
     start = time.perf_counter()
-    flusher = threading.Thread(target=flush_behind)
-    flusher.start()
-    pos = since_flush = 0
-    while pos < size:
-        count = os.write(fd, block[: min(len(block), size - pos)])
-        pos += count
-        since_flush += count
-        if since_flush >= every:
-            since_flush = 0
-            written.release()
-    done = True
-    written.release()
-    flusher.join()
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
+    writer = _PartWriter(fd, target, 0, hashlib.sha256())
+    try:
+        _receive(MemoryBody(), writer, target, lambda _done: None, lambda: False)
+        writer.finish()
+    finally:
+        writer.close()
+    writer.hasher.hexdigest()
     os.fsync(fd)
-    elapsed = time.perf_counter() - start
     os.close(fd)
-    print(f"{elapsed:.6f}")
+    print(f"{time.perf_counter() - start:.6f}")
 
 
 def _timed(command: list[str] | str, *, shell: bool = False) -> float:
@@ -134,14 +131,14 @@ def main() -> int:
         "--diagnose", action="store_true", help="also time Rigfit with its fsyncs turned off (where the time goes)"
     )
     parser.add_argument("--no-fsync", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--floor", nargs=2, metavar=("SIZE", "PATH"), help=argparse.SUPPRESS)
+    parser.add_argument("--from-memory", nargs=2, metavar=("SIZE", "PATH"), help=argparse.SUPPRESS)
     parser.add_argument("--client", nargs=4, metavar=("ENDPOINT", "SHA256", "SIZE", "DEST"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         serve(args.serve)
         return 0
-    if args.floor:
-        disk_floor(int(args.floor[0]), Path(args.floor[1]))
+    if args.from_memory:
+        from_memory(int(args.from_memory[0]), Path(args.from_memory[1]))
         return 0
     if args.client:
         endpoint, sha, size, dest = args.client
@@ -174,7 +171,7 @@ def main() -> int:
         out = work / "out"
         variants = {"rigfit": []} | ({"rigfit without fsync (diagnostic)": ["--no-fsync"]} if args.diagnose else {})
         times: dict[str, list[float]] = {"curl": [], **{name: [] for name in variants}}
-        times |= {"disk floor": [], "curl + fsync": [], "curl + sha256sum": []}
+        times |= {"rigfit from memory": [], "curl + fsync": [], "curl + sha256sum": []}
         for round_no in range(1, args.repeat + 1):
             # curl and Rigfit back to back, so their ratio compares runs under the same load of the moment.
             times["curl"].append(_timed(["curl", "-sSfL", "-o", str(out), url]))
@@ -193,10 +190,15 @@ def main() -> int:
                 times[name].append(float(run.stdout.strip().splitlines()[-1]))
                 shutil.rmtree(dest)
                 subprocess.run(["sync"], check=True)
-            floor = subprocess.run(
-                [sys.executable, __file__, "--floor", str(size), str(out)], check=True, capture_output=True, text=True
+            memory = subprocess.run(
+                [sys.executable, __file__, "--from-memory", str(size), str(out)],
+                check=True,
+                capture_output=True,
+                text=True,
+                env=env,
+                cwd=ROOT,
             )
-            times["disk floor"].append(float(floor.stdout.strip()))
+            times["rigfit from memory"].append(float(memory.stdout.strip()))
             out.unlink()
             subprocess.run(["sync"], check=True)
             times["curl + fsync"].append(_timed(f"curl -sSfL -o '{out}' '{url}' && sync '{out}'", shell=True))
@@ -227,7 +229,7 @@ def main() -> int:
     for name, seconds in median.items():
         print(f"| {name} | {seconds:.2f} | {size / seconds / 1e6:.0f} | {median['curl'] / seconds:.2f} |")
     paired = [c / r for c, r in zip(times["curl"], times["rigfit"], strict=True)]
-    ceiling = [c / f for c, f in zip(times["curl"], times["disk floor"], strict=True)]
+    ceiling = [c / f for c, f in zip(times["curl"], times["rigfit from memory"], strict=True)]
     print()
     print(
         "Per round, MB/s: "
@@ -239,7 +241,7 @@ def main() -> int:
         + f"; median {statistics.median(paired):.2f}."
     )
     print(
-        "Best ratio any durable download could reach per round (curl / disk floor): "
+        "Rigfit's write path without the network, per round (curl / rigfit from memory): "
         + ", ".join(f"{r:.2f}" for r in ceiling)
         + f"; median {statistics.median(ceiling):.2f}."
     )

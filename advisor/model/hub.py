@@ -110,10 +110,10 @@ class FileStream:
         if self._source is None:
             self._source = self._open_source()
         if not self._pending:
-            self._pending = self._source(buffer)
-            if isinstance(self._pending, int):  # received in place
-                count, self._pending = self._pending, b""
-                return count
+            piece = self._source(buffer)
+            if isinstance(piece, int):  # received in place
+                return piece
+            self._pending = piece
         count = min(len(buffer), len(self._pending))
         buffer[:count] = self._pending[:count]
         self._pending = self._pending[count:]
@@ -148,6 +148,7 @@ class FileStream:
         sock = stream.get_extra_info("socket")
         remaining = int(length_text)
         first = from_client(memoryview(b""))  # what the client read along with the headers
+        sock.settimeout(self._read_timeout_s)  # once: nothing but the loop below reads this socket from now on
         remaining -= len(first)
         handed_first = False
 
@@ -160,7 +161,6 @@ class FileStream:
             if remaining <= 0:
                 return b""
             try:
-                sock.settimeout(self._read_timeout_s)
                 count = sock.recv_into(buffer, min(len(buffer), remaining))
             except OSError as exc:  # timeouts and resets: the connection is gone either way
                 raise TransientHubError(f"the connection broke: {exc or type(exc).__name__}") from exc
