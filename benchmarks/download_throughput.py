@@ -16,8 +16,8 @@ in its own process, as an LFS file behind the Hub's 302 to a CDN origin. Each ro
 
 Outputs are deleted after each run so every run downloads from zero. The medians and the ratio
 Rigfit / plain curl (the target is 0.9 or better) are printed as a Markdown table for ``docs/performance.md``,
-with every round's figures and the per-round ratio (curl and Rigfit of one round run within seconds of each other,
-so on a shared machine that ratio is steadier than the ratio of medians).
+with every round's figures and the per-round ratio (curl and Rigfit of one round run seconds apart, under the
+same load of the moment on a shared machine).
 """
 
 from __future__ import annotations
