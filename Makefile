@@ -46,5 +46,26 @@ package: $(STAMP_PKG)
 package-selftest: package
 	QT_QPA_PLATFORM=offscreen dist/Rigfit/rigfit-debug --self-test
 
+# Renders every wizard page and the main window to docs/screenshots/ (used by the README).
+screenshots: $(STAMP_RUN)
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m ui.screenshots docs/screenshots
+
+# Benchmarks (measurements, not tests): results are written to docs/accuracy.md and docs/performance.md.
+# The memory and local-speed benchmarks load real llama.cpp through llama-cpp-python, which compiles llama.cpp
+# (about five minutes) into its own environment, .venv-bench, kept apart from the app's.
+BENCH_VENV := .venv-bench
+$(BENCH_VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(BENCH_VENV)/bin/python -m pip install --quiet -e . 'llama-cpp-python==0.3.36'
+	touch $@
+
+bench: $(STAMP_TEST) $(BENCH_VENV)/.installed
+	RIGFIT_BENCH_PYTHON=$(BENCH_VENV)/bin/python $(BIN)/python benchmarks/memory_vs_llamacpp.py
+	$(BIN)/python benchmarks/calibrate_fit.py
+	$(BIN)/python benchmarks/speed_accuracy.py
+	$(BIN)/python benchmarks/download_throughput.py
+	$(BIN)/python benchmarks/startup.py --write
+
 clean:
-	rm -rf $(VENV) build dist .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(BENCH_VENV) build dist .pytest_cache .ruff_cache

@@ -245,7 +245,8 @@ def write_section(section: str, path: Path = DOC_PATH) -> None:
 
 
 # ------------------------------------------------------------------------------------------ local runs
-# Run with the benchmark environment (llama-cpp-python): /work/team/benchvenv/bin/python benchmarks/speed_accuracy.py
+# Run with the benchmark environment (llama-cpp-python):
+#   .venv-bench/bin/python benchmarks/speed_accuracy.py --measure-local DIR
 # --measure-local. It writes small llama-shaped GGUFs with gguf.GGUFWriter, times real llama.cpp on this CPU and
 # appends rows (source = local) to resources/calibration/llama_bench.csv, replacing earlier local rows.
 

@@ -11,8 +11,8 @@ import json
 import sys
 from typing import Any
 
-from advisor.model.facts import kv_bytes_per_token, kv_cache_bytes
 from advisor.model.types import Model
+from advisor.plan.memory import kv_bytes_by_layer, kv_bytes_per_token_by_layer
 from advisor.serialize import to_dict
 
 
@@ -57,8 +57,8 @@ def facts_json(model: Model, *, with_tensors: bool = False) -> dict[str, Any]:
         "repo": model.repo,
         "revision": model.revision,
         "facts": facts,
-        "kv_bytes_per_token_f16": kv_bytes_per_token(model.facts),
-        "kv_bytes_full_context_f16": kv_cache_bytes(model.facts, model.facts.context_length),
+        "kv_bytes_per_token_f16": sum(kv_bytes_per_token_by_layer(model.facts)),
+        "kv_bytes_full_context_f16": sum(kv_bytes_by_layer(model.facts, model.facts.context_length)),
         "licence": to_dict(model.licence),
         "options": [
             {
@@ -94,7 +94,7 @@ def _heads(values: tuple[int, ...]) -> str:
 
 def facts_text(model: Model) -> str:
     f = model.facts
-    kv = kv_bytes_per_token(f)
+    kv = sum(kv_bytes_per_token_by_layer(f))  # the planner's formula: one KV rule everywhere
     lines = [
         f"{model.name}  [{model.source}: {model.repo or model.id}]",
         f"  architecture   {f.architecture}, {f.block_count} layers, hidden {f.embedding_length}, "
@@ -114,7 +114,7 @@ def facts_text(model: Model) -> str:
     lines.append(f"  context        {f.context_length:,} tokens")
     if f.sliding_window:
         lines.append(f"  sliding window {f.sliding_window:,} tokens on {len(f.swa_layers)} of {f.block_count} layers")
-    full = kv_cache_bytes(f, f.context_length)
+    full = sum(kv_bytes_by_layer(f, f.context_length))
     lines.append(f"  KV cache f16   {kv:,} B/token ({kv / 1024:.1f} KiB); {full / 2**30:.2f} GiB at full context")
     lic = model.licence
     parts = []

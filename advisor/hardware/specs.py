@@ -103,22 +103,11 @@ def memory_facts() -> dict[str, Any]:
 
 @cache
 def nvcc_versions() -> dict[str, str]:
-    """nvcc compiler version ("13.2.78") -> CUDA toolkit release ("13.2.1").
+    """nvcc compiler version ("13.2.78") -> CUDA toolkit release ("13.2.1"), from resources/specs/nvcc.toml.
 
-    Also takes the risk rules' ``[[nvcc_release]]`` entries (``resources/rules/cuda.toml``) so that a build
-    added there for a rule is understood by the probe too.
+    The probe and the CUDA risk rules both read this one table.
     """
-    table: dict[str, str] = {}
-    try:
-        with resource_path("rules", "cuda.toml").open("rb") as fh:
-            rules = tomllib.load(fh)
-        for row in rules.get("nvcc_release", []):
-            if isinstance(row.get("component"), str) and isinstance(row.get("release"), str):
-                table[row["component"]] = row["release"]
-    except (OSError, tomllib.TOMLDecodeError):
-        pass
-    table.update({row["compiler"]: row["toolkit"] for row in _load("nvcc.toml").get("nvcc", [])})
-    return table
+    return {row["compiler"]: row["toolkit"] for row in _load("nvcc.toml").get("nvcc", [])}
 
 
 def normalize_name(name: str) -> str:

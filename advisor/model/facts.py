@@ -236,19 +236,16 @@ def expert_tensor_types(facts: ModelFacts) -> tuple[str, ...]:
 
 
 def weight_map_from_tensors(facts: ModelFacts) -> WeightMap:
-    """Bytes per block (dense vs routed experts) and outside the blocks, from the facts' tensor list."""
+    """Bytes per block (dense vs routed experts, by the regex llama.cpp's ``--n-cpu-moe`` uses) and outside the
+    blocks, from the facts' tensor list. The planner and the model layer share this one function."""
     if not facts.tensors:
         raise ValueError("these facts carry no tensor list (catalog facts): use the option's own WeightMap")
-    indices = [int(m.group(1)) for t in facts.tensors if (m := _BLOCK_RE.match(t.name))]
-    n_layers = max([facts.block_count, *(i + 1 for i in indices)])
-    if n_layers > MAX_LAYERS:
-        raise GGUFFormatError(f"A tensor names block {n_layers - 1}; the model has {facts.block_count} blocks.")
-    dense = [0] * n_layers
-    experts = [0] * n_layers
+    dense = [0] * facts.block_count
+    experts = [0] * facts.block_count
     token_embd = output = other = 0
     for t in facts.tensors:
         m = _BLOCK_RE.match(t.name)
-        if m:
+        if m and int(m.group(1)) < facts.block_count:
             i = int(m.group(1))
             if is_expert_tensor(t.name):
                 experts[i] += t.n_bytes
@@ -258,33 +255,7 @@ def weight_map_from_tensors(facts: ModelFacts) -> WeightMap:
             token_embd += t.n_bytes
         elif t.name.startswith(("output.", "output_norm.")):
             output += t.n_bytes
-        else:
+        else:  # rope factors, and blocks past block_count that llama.cpp never builds into the graph
             other += t.n_bytes
     layers = tuple(LayerWeights(dense_bytes=d, expert_bytes=e) for d, e in zip(dense, experts, strict=True))
     return WeightMap(layers=layers, token_embd_bytes=token_embd, output_bytes=output, other_bytes=other)
-
-
-def kv_bytes_per_token(facts: ModelFacts, bytes_per_element: float = 2.0) -> int:
-    """KV-cache bytes one token costs over all layers (f16 by default), as llama.cpp sizes the cache:
-    per layer ``n_head_kv x (key_length + value_length)``; with MLA the latent ``kv_lora_rank`` plus the rope
-    part. Sliding-window layers are counted in full here (see ``kv_cache_bytes`` for a context)."""
-    return round(sum(_layer_kv_elements(facts, il) for il in range(facts.block_count)) * bytes_per_element)
-
-
-def kv_cache_bytes(facts: ModelFacts, n_ctx: int, bytes_per_element: float = 2.0) -> int:
-    """KV-cache bytes for a context of ``n_ctx`` tokens; sliding-window layers hold only their window."""
-    swa = set(facts.swa_layers)
-    total = 0.0
-    for il in range(facts.block_count):
-        cells = min(n_ctx, facts.sliding_window) if il in swa and facts.sliding_window else n_ctx
-        total += _layer_kv_elements(facts, il) * cells
-    return round(total * bytes_per_element)
-
-
-def _layer_kv_elements(facts: ModelFacts, il: int) -> int:
-    n_kv = facts.head_count_kv[il] if il < len(facts.head_count_kv) else 0
-    if n_kv == 0:
-        return 0
-    if facts.kv_lora_rank:
-        return facts.kv_lora_rank + (facts.rope_dimension_count or 0)
-    return n_kv * (facts.key_length + facts.value_length)

@@ -6,8 +6,9 @@ The rules follow llama.cpp's own code (see docs/planner.md for the derivations a
   ``k - 1`` blocks (``i_gpu_start = max(n_layer + 1 - k, 0)``); blocks are split over GPUs by cumulative ``-ts``
   fractions; ``--n-cpu-moe N`` keeps the routed-expert tensors of blocks ``0..N-1`` on the CPU.
 * KV cache: per layer ``cells x (row(type_k, key_length x kv_heads) + row(type_v, value_length x kv_heads))`` with
-  ``cells = pad(context, 256)``; sliding-window layers hold ``pad(min(cells, window x seqs + ubatch), 256)`` cells; MLA
-  caches one latent row ``kv_lora_rank + rope dims`` and no V. KV lives on the device of its layer.
+  ``cells = pad(context, 256)`` (``-np N``: N streams of ``pad(cells / N, 256)``); sliding-window layers hold
+  ``pad(min(cells, window + ubatch), 256)`` cells per stream; MLA (files with ``key_length_mla``) caches one latent
+  row ``kv_lora_rank + rope dims`` and no V. KV lives on the device of its layer.
 * Compute buffer: the peak of the graph's live tensors for one micro-batch (derived in docs/planner.md).
 * Output buffer: ``n_vocab x 4 B x parallel`` logits rows in host memory.
 * Reserves: GPU driver context plus llama.cpp's 1 GiB ``--fit`` margin; RAM headroom for the OS.
@@ -25,6 +26,7 @@ from functools import cache
 
 from advisor.errors import RigfitError
 from advisor.hardware.types import Gpu, Hardware
+from advisor.model.facts import weight_map_from_tensors
 from advisor.model.types import LayerWeights, ModelFacts, QuantOption, WeightMap
 from advisor.plan.types import DeviceMemory, PlanOptions
 from advisor.resources import resource_path
@@ -117,22 +119,49 @@ def check_kv_types(type_k: str, type_v: str, flash_attention: bool) -> None:
         )
 
 
-def kv_cells(facts: ModelFacts, context: int, *, ubatch: int = 512, parallel: int = 1) -> tuple[int, ...]:
-    """Cells of KV cache each layer allocates (0 for a layer without a cache)."""
+_NEXTN = re.compile(r"^blk\.(\d+)\.nextn\.")
+
+
+def nextn_layers(facts: ModelFacts) -> frozenset[int]:
+    """Blocks that hold a NextN / MTP head (``blk.N.nextn.*`` tensors, GLM-4.5 style files).
+
+    llama.cpp loads none of their tensors (``TENSOR_SKIP``) and gives them no KV cache (``n_layer_kv_from_start =
+    n_layer - nextn_predict_layers``): they stay in the file, unread. Known only from the header's tensor list.
+    """
+    return frozenset(int(m.group(1)) for t in facts.tensors if (m := _NEXTN.match(t.name)))
+
+
+def kv_stream_cells(facts: ModelFacts, context: int, *, ubatch: int = 512, parallel: int = 1) -> tuple[int, ...]:
+    """Cells of one KV stream per layer (0 for a layer without a cache); there are ``parallel`` streams.
+
+    ``llama-server -np N`` without ``--kv-unified`` (Rigfit's command) gives each sequence its own stream of
+    ``n_ctx_seq = pad(pad(context, 256) / N, 256)`` cells (llama-context.cpp), and a sliding-window layer holds
+    ``pad(min(n_ctx_seq, window + n_ubatch), 256)`` cells per stream (llama-kv-cache-iswa.cpp: ``n_swa x 1`` when
+    not unified). The KQ masks and attention scores span one stream's cells.
+    """
     consts = memory_constants()
+    streams = max(1, parallel)
     base = pad(max(1, context), consts.context_pad)
+    if streams > 1:
+        base = pad(base // streams, consts.context_pad)
     swa_layers = set(facts.swa_layers)
     swa = base
     if facts.sliding_window and swa_layers:
-        # the unified KV (llama-server's default) holds `parallel` windows at once
-        swa = pad(min(base, facts.sliding_window * max(1, parallel) + ubatch), consts.swa_pad)
+        swa = pad(min(base, facts.sliding_window + ubatch), consts.swa_pad)
     cells = []
+    skipped = nextn_layers(facts)
     for layer in range(facts.block_count):
-        if _kv_heads(facts, layer) == 0 and not facts.kv_lora_rank:
+        if (_kv_heads(facts, layer) == 0 and not is_mla(facts)) or layer in skipped:
             cells.append(0)
         else:
             cells.append(swa if layer in swa_layers else base)
     return tuple(cells)
+
+
+def kv_cells(facts: ModelFacts, context: int, *, ubatch: int = 512, parallel: int = 1) -> tuple[int, ...]:
+    """Cells of KV cache each layer allocates over all its streams (0 for a layer without a cache)."""
+    per_stream = kv_stream_cells(facts, context, ubatch=ubatch, parallel=parallel)
+    return tuple(c * max(1, parallel) for c in per_stream)
 
 
 def _kv_heads(facts: ModelFacts, layer: int) -> int:
@@ -149,12 +178,24 @@ def _q_heads(facts: ModelFacts, layer: int) -> int:
     return heads[layer] if layer < len(heads) else heads[-1]
 
 
+def is_mla(facts: ModelFacts) -> bool:
+    """Whether llama.cpp runs this model with MLA (latent cache, absorbed attention).
+
+    ``llama_hparams::is_mla()`` needs both ``attention.key_length_mla`` and ``value_length_mla``, which current
+    DeepSeek-style conversions write together with the split ``attn_k_b`` / ``attn_v_b`` tensors. Older files have
+    ``kv_lora_rank`` but not those keys: llama.cpp decompresses them into plain multi-head attention and caches
+    every head's K and V.
+    """
+    return bool(facts.kv_lora_rank and facts.key_length_mla and facts.value_length_mla)
+
+
 def kv_row_widths(facts: ModelFacts, layer: int) -> tuple[int, int]:
     """Values per token in this layer's K and V rows (``n_embd_k_gqa``, ``n_embd_v_gqa``)."""
-    if facts.kv_lora_rank:
-        # MLA: one shared latent plus the rope part; V is a view of the latent, no V tensor
-        return facts.kv_lora_rank + (facts.rope_dimension_count or 64), 0
     heads = _kv_heads(facts, layer)
+    if is_mla(facts):
+        # MLA: one shared head holding the latent plus the rope part (key_length = kv_lora_rank + rope dims in these
+        # files); V is a view of that latent, so there is no V cache (llama-kv-cache.cpp: has_v = !is_mla)
+        return facts.key_length * max(1, heads), 0
     return facts.key_length * heads, facts.value_length * heads
 
 
@@ -183,30 +224,6 @@ def kv_bytes_by_layer(
 # ------------------------------------------------------------------------------------------------- weights
 
 _BLOCK = re.compile(r"^blk\.(\d+)\.")
-_EXPERTS = re.compile(r"\.ffn_(up|down|gate|gate_up)_(ch|)exps")
-
-
-def weight_map_from_tensors(facts: ModelFacts) -> WeightMap:
-    """Exact bytes per placement class from the GGUF tensor list (same regex llama.cpp's --n-cpu-moe uses)."""
-    dense = [0] * facts.block_count
-    experts = [0] * facts.block_count
-    token_embd = output = other = 0
-    for t in facts.tensors:
-        match = _BLOCK.match(t.name)
-        if match and int(match.group(1)) < facts.block_count:
-            layer = int(match.group(1))
-            if _EXPERTS.search(t.name):
-                experts[layer] += t.n_bytes
-            else:
-                dense[layer] += t.n_bytes
-        elif t.name.startswith("token_embd"):
-            token_embd += t.n_bytes
-        elif t.name.startswith("output"):
-            output += t.n_bytes
-        else:
-            other += t.n_bytes
-    layers = tuple(LayerWeights(dense_bytes=d, expert_bytes=e) for d, e in zip(dense, experts, strict=True))
-    return WeightMap(layers=layers, token_embd_bytes=token_embd, output_bytes=output, other_bytes=other)
 
 
 def _param_classes(facts: ModelFacts) -> tuple[int, int, list[tuple[int, int]]]:
@@ -277,6 +294,8 @@ class DeviceSpec:
     bandwidth_gbps: float | None = None
     gpu: Gpu | None = None
     machine: str | None = None  # the RPC worker holding this device; None on the head
+    #: The CPU's SIMD features (``Cpu.features``); they decide which weights llama.cpp repacks. None: unknown.
+    cpu_features: tuple[str, ...] | None = None
 
 
 def _backend_prefix(gpu: Gpu, hardware: Hardware) -> str:
@@ -313,6 +332,7 @@ def cpu_device(hardware: Hardware) -> DeviceSpec:
         capacity_bytes=ram,
         reserve_bytes=os_headroom_bytes(ram),
         bandwidth_gbps=hardware.memory.bandwidth_gbps,
+        cpu_features=hardware.cpu.features or None,
     )
 
 
@@ -353,6 +373,56 @@ def rpc_devices(worker: Hardware, options: PlanOptions, *, machine: str, first_i
         ram = ram_capacity_bytes(worker)
         local = (DeviceSpec("CPU", "cpu", ram, os_headroom_bytes(ram), worker.memory.bandwidth_gbps),)
     return tuple(replace(spec, name=f"RPC{first_index + i}", machine=machine) for i, spec in enumerate(local))
+
+
+# ------------------------------------------------------------------------------------------------- repacking
+
+#: Weight types the CPU backend copies into its ``CPU_REPACK`` buffer, by the CPU features that enable it and the
+#: row multiple the matrix needs (ggml-cpu ``repack.cpp``, ``ggml_repack_get_optimal_repack_type``): (type,
+#: features that must all be present, rows % n == 0). ARM's neon is implied by dotprod and i8mm.
+REPACK_RULES: tuple[tuple[str, frozenset[str], int], ...] = (
+    ("q4_0", frozenset({"avx2"}), 8),
+    ("q4_0", frozenset({"i8mm"}), 4),
+    ("q4_0", frozenset({"dotprod"}), 4),
+    ("q4_k", frozenset({"avx2"}), 8),
+    ("q4_k", frozenset({"i8mm"}), 8),
+    ("q4_k", frozenset({"dotprod"}), 8),
+    ("q2_k", frozenset({"avx512f"}), 8),
+    ("iq4_nl", frozenset({"avx2"}), 8),
+    ("iq4_nl", frozenset({"dotprod"}), 4),
+    # MXFP4 (gpt-oss experts): the 8x8 kernels on AVX2 (measured: docs/accuracy.md), 4x4 on ARM with dotprod
+    ("mxfp4", frozenset({"avx2"}), 8),
+    ("mxfp4", frozenset({"dotprod"}), 4),
+)
+#: Features assumed when the probe could not read them: AVX2, which every x86-64 CPU of the last decade has.
+ASSUMED_CPU_FEATURES = ("avx2",)
+
+
+def repacked_tensor_bytes(facts: ModelFacts, weights: WeightMap, cpu_features: Sequence[str] | None) -> int:
+    """Bytes of the anonymous copy llama.cpp's CPU backend makes of repackable weights (all layers on the CPU).
+
+    Only matrices used by a matmul are repacked (2-D weights and 3-D expert stacks); the token embeddings are read
+    with ``get_rows`` and stay mapped. The mapping itself stays too, so these bytes come on top of the file. Counted
+    only when the header's tensor list is the one being planned (its bytes match the option's weights).
+    """
+    if not facts.tensors:
+        return 0
+    if abs(sum(t.n_bytes for t in facts.tensors) - weights.total_bytes) > max(MIB, weights.total_bytes // 100):
+        return 0
+    features = set(cpu_features or ASSUMED_CPU_FEATURES)
+    skipped = nextn_layers(facts)
+    total = 0
+    for t in facts.tensors:
+        if len(t.shape) < 2 or t.name.startswith("token_embd"):
+            continue
+        block = _BLOCK.match(t.name)
+        if block and int(block.group(1)) in skipped:  # never loaded
+            continue
+        if any(
+            t.type_name == kind and need <= features and t.shape[1] % rows == 0 for kind, need, rows in REPACK_RULES
+        ):
+            total += t.n_bytes
+    return total
 
 
 # ------------------------------------------------------------------------------------------------- assignment
@@ -419,13 +489,17 @@ class _Shape:
 
 
 def _shape(facts: ModelFacts) -> _Shape:
+    mla = is_mla(facts)
+    latent = (facts.kv_lora_rank or 0) + (facts.rope_dimension_count or 64)
     return _Shape(
         n_embd=facts.embedding_length,
         n_vocab=facts.vocab_size,
         n_head=max(facts.head_count or (1,)),
-        n_head_kv=max(facts.head_count_kv or (1,)),
-        head_k=facts.key_length_mla or facts.key_length,
-        head_v=facts.value_length_mla or facts.value_length,
+        n_head_kv=1 if mla else max(facts.head_count_kv or (1,)),
+        # MLA attends in the latent space (deepseek2 graph: Q is kv_lora_rank + rope wide per head, one shared
+        # K/V head, and each head's output stays kv_lora_rank wide until wv_b decompresses it)
+        head_k=latent if mla else facts.key_length,
+        head_v=(facts.kv_lora_rank or 0) if mla else facts.value_length,
         ff=facts.feed_forward_length or 4 * facts.embedding_length,
         ff_exp=facts.expert_feed_forward_length or facts.feed_forward_length or 0,
         n_expert=facts.expert_count,
@@ -545,10 +619,12 @@ def device_memory(
     kv_tok = [0] * n
     peaks = [0] * n
     holds = [False] * n
-    cells = kv_cells(facts, request.context, ubatch=request.ubatch, parallel=request.parallel)
+    stream_cells = kv_stream_cells(facts, request.context, ubatch=request.ubatch, parallel=request.parallel)
+    cells = tuple(c * max(1, request.parallel) for c in stream_cells)
     per_token = kv_bytes_per_token_by_layer(facts, request.type_k, request.type_v)
     n_ub = request.n_ub
-    layer_masks = mask_bytes(cells, n_ub, 2 if request.flash_attention else 4)
+    # masks and attention scores cover one stream's cells for each token of the ubatch
+    layer_masks = mask_bytes(stream_cells, n_ub, 2 if request.flash_attention else 4)
     peak_cache: dict[tuple[int, bool], int] = {}
     used_share = (facts.expert_used_count / facts.expert_count) if facts.expert_count > 1 else 1.0
 
@@ -560,7 +636,13 @@ def device_memory(
 
     put_weights(0, weights.token_embd_bytes, 0.0)  # get_rows reads one row per token
     put_weights(0, weights.other_bytes, 0.0)
+    skipped = nextn_layers(facts)
     for il, lw in enumerate(weights.layers):
+        if il in skipped:
+            # a NextN block is never loaded: it stays in the file mapping, unread, and on no GPU (no KV either)
+            if request.mmap:
+                put_weights(0, lw.dense_bytes + lw.expert_bytes, 0.0)
+            continue
         ldev = assignment.layer_device[il] if il < len(assignment.layer_device) else 0
         edev = assignment.expert_device[il] if il < len(assignment.expert_device) else ldev
         put_weights(ldev, lw.dense_bytes, 1.0)
@@ -570,9 +652,9 @@ def device_memory(
             kv[kdev] += cells[il] * per_token[il]
             kv_tok[kdev] += per_token[il]
             moe_layer = facts.is_moe and il >= facts.leading_dense_block_count
-            key = (cells[il], moe_layer)
+            key = (stream_cells[il], moe_layer)
             if key not in peak_cache:
-                peak_cache[key] = layer_peak_bytes(facts, cells[il], n_ub, request.flash_attention, moe_layer)
+                peak_cache[key] = layer_peak_bytes(facts, stream_cells[il], n_ub, request.flash_attention, moe_layer)
             peak = peak_cache[key]
             peaks[ldev] = max(peaks[ldev], peak + layer_masks)
             holds[ldev] = True
@@ -581,9 +663,14 @@ def device_memory(
     peaks[out_dev] = max(peaks[out_dev], output_peak_bytes(facts, n_ub))
     holds[out_dev] = True
     # the CPU always builds the inputs (f32 masks, embeddings lookup), even when every layer is on a GPU
-    peaks[0] = max(peaks[0], host_input_bytes(facts, cells, n_ub))
+    peaks[0] = max(peaks[0], host_input_bytes(facts, stream_cells, n_ub))
     holds[0] = True
 
+    # the CPU backend repacks only when no GPU is in use: with one, CPU weights take its host buffer type first.
+    # With mmap the file stays mapped and the repacked copy comes on top (anonymous memory); without mmap the
+    # repacked tensors are loaded into CPU_REPACK instead of the CPU buffer, so the total does not change.
+    if request.repack and request.mmap and not any(d.kind != "cpu" and d.machine is None for d in devices):
+        weight[0] += repacked_tensor_bytes(facts, weights, devices[0].cpu_features)
     staged = staged_weight_bytes(facts, weights, assignment, n_ub)
     first_gpu = next((i for i, d in enumerate(devices) if d.kind == "gpu"), None)
     rows = []
@@ -633,11 +720,15 @@ __all__ = [
     "cpu_device",
     "device_memory",
     "gpu_devices",
+    "is_mla",
     "kv_bytes_by_layer",
     "kv_bytes_per_token_by_layer",
     "kv_cells",
+    "kv_stream_cells",
     "memory_constants",
+    "nextn_layers",
     "os_headroom_bytes",
+    "repacked_tensor_bytes",
     "row_bytes",
     "rpc_devices",
     "weight_map_for",

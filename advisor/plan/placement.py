@@ -249,9 +249,13 @@ def choose_placement(
                     Verdict.PARTIAL_OFFLOAD, f"{ngl} of {full} layers on the GPU, the rest on the CPU", layout
                 )
 
-    # 5. CPU only
+    # 5. CPU only. Weights streamed from disk must all stay file mappings, so when RAM cannot hold everything the
+    # plan is made without the CPU backend's repacked copies (the command then says --no-repack)
     layout = Layout((cpu,), 0)
     rows, fit = run(layout)
+    if fit is not Fit.FITS and request.repack:
+        request = replace(request, repack=False)
+        rows, fit = run(layout)
     if fit is Fit.FITS:
         why = "no usable GPU" if not gpus else "too little GPU memory to help"
         return choice(Verdict.CPU, f"runs on the CPU from RAM ({why})", layout)

@@ -183,14 +183,18 @@ def plan_option(
 
     runs = verdict.runs
     search_layout = layout if runs else Layout(layout.devices[:1], 0)
+    # CPU-only streaming only works while every weight stays a file mapping: no repacked anonymous copies
+    streaming_on_cpu = verdict is Verdict.DISK_STREAM and len(layout.devices) == 1
+    sized_request = replace(request, repack=False) if streaming_on_cpu else request
     contexts: dict[str, int] = {}
-    for kv_type in MAX_CONTEXT_TYPES:
+    # When even the cluster cannot hold it, a context search over the head alone would answer another question.
+    for kv_type in () if (workers and not runs) else MAX_CONTEXT_TYPES:
         v_type = kv_type if request.flash_attention else "f16"
         contexts[kv_type] = max_context(
             facts,
             weights,
             search_layout,
-            replace(request, type_k=kv_type, type_v=v_type),
+            replace(sized_request, type_k=kv_type, type_v=v_type),
             allow_stream=verdict in (Verdict.DISK_STREAM, Verdict.IMPOSSIBLE),
         )
     if not runs:
@@ -202,10 +206,7 @@ def plan_option(
     if shortfall:
         verdict, reason = Verdict.IMPOSSIBLE, shortfall
 
-    # CPU-only streaming only works while every weight stays a file mapping: no repacked anonymous copies
-    streaming_on_cpu = verdict is Verdict.DISK_STREAM and len(layout.devices) == 1
-    command_request = replace(request, repack=False) if streaming_on_cpu else request
-    argv = llama_server_argv(option.files, layout, command_request, download_dir=options.download_dir)
+    argv = llama_server_argv(option.files, layout, sized_request, download_dir=options.download_dir)
     clustered = verdict is Verdict.RPC_CLUSTER
     # the speed model plans one machine; RPC hops are not in it yet, so a cluster gets no made-up figure
     speed = None if clustered else _speed_for(facts, chosen.memory, hardware, request, verdict)

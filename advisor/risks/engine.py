@@ -270,16 +270,11 @@ def _template_facts(text: str, where: str) -> set[str]:
 
 def parse_rules(documents: list[tuple[str, dict]]) -> RuleSet:
     """Check and compile rule documents, given as (file name, parsed TOML) in evaluation order."""
+    from advisor.hardware.specs import nvcc_versions
+
     rules: list[Rule] = []
-    nvcc_releases: dict[str, str] = {}
     seen: set[str] = set()
     for file_name, data in documents:
-        for j, entry in enumerate(data.get("nvcc_release", [])):
-            at = f"{file_name} nvcc_release #{j + 1}"
-            comp, rel = entry.get("component"), entry.get("release")
-            if not (isinstance(comp, str) and isinstance(rel, str) and entry.get("source")):
-                raise RuleDataError(f"{at}: needs `component`, `release` and `source`")
-            nvcc_releases[comp] = rel
         for j, entry in enumerate(data.get("rule", [])):
             rules.append(_parse_rule(entry, f"{file_name} rule #{j + 1}", len(rules), seen))
     for rule in rules:
@@ -287,7 +282,8 @@ def parse_rules(documents: list[tuple[str, dict]]) -> RuleSet:
         if missing:
             raise RuleDataError(f"rule {rule.id!r}: supersedes unknown rule(s) {', '.join(sorted(missing))}")
     used = frozenset().union(*(r.facts_used for r in rules)) if rules else frozenset()
-    return RuleSet(rules=tuple(rules), nvcc_releases=nvcc_releases, facts_used=used)
+    # nvcc's own version -> toolkit release: one table, resources/specs/nvcc.toml, shared with the probe.
+    return RuleSet(rules=tuple(rules), nvcc_releases=nvcc_versions(), facts_used=used)
 
 
 def _parse_rule(entry: dict, where: str, order: int, seen: set[str]) -> Rule:

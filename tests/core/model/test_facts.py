@@ -12,11 +12,10 @@ from advisor.model.facts import (
     expert_tensor_types,
     facts_from_headers,
     is_expert_tensor,
-    kv_bytes_per_token,
-    kv_cache_bytes,
     weight_map_from_tensors,
 )
 from advisor.model.gguf_reader import LocalFileSource, read_gguf_header, read_split_headers
+from advisor.plan.memory import kv_bytes_by_layer, kv_bytes_per_token_by_layer
 from tests.fixtures.ggufs import GGUFSpec, expected_tensors, write_gguf
 
 
@@ -52,9 +51,9 @@ def test_dense_gqa_facts_exact(tmp_path: Path) -> None:
     assert (f.license, f.license_name) == ("llama3.2", "Llama 3.2 Community License")
     assert f.name == "Tiny Test Model"
     assert len(f.tensors) == 3 * 9 + 3
-    # f16 KV: 3 layers x 2 KV heads x (16 + 16) x 2 B
-    assert kv_bytes_per_token(f) == 3 * 2 * 32 * 2
-    assert kv_cache_bytes(f, 1000) == 1000 * kv_bytes_per_token(f)
+    # f16 KV: 3 layers x 2 KV heads x (16 + 16) x 2 B; 1000 tokens are padded to 1024 cells as llama.cpp does
+    assert sum(kv_bytes_per_token_by_layer(f)) == 3 * 2 * 32 * 2
+    assert sum(kv_bytes_by_layer(f, 1000)) == 1024 * 3 * 2 * 32 * 2
 
 
 def test_tied_embeddings_count_as_active(tmp_path: Path) -> None:
@@ -159,15 +158,15 @@ def test_per_layer_flags_and_head_counts(tmp_path: Path) -> None:
     assert f.swa_layers == (0, 2, 3)
     assert f.head_count_kv == (2, 2, 1, 0)
     # f16 per token: layers with 2, 2, 1 and 0 KV heads of key+value 16+16
-    assert kv_bytes_per_token(f) == (2 + 2 + 1) * 32 * 2
-    # at 2048 tokens the SWA layers (0, 2, 3) hold only 512 cells
-    assert kv_cache_bytes(f, 2048) == (2 * 32 * 512 + 2 * 32 * 2048 + 1 * 32 * 512) * 2
+    assert kv_bytes_per_token_by_layer(f) == (2 * 32 * 2, 2 * 32 * 2, 1 * 32 * 2, 0)
+    # at 2048 tokens the SWA layers (0, 2, 3) hold window + ubatch = 512 + 512 cells (padded to 256)
+    assert sum(kv_bytes_by_layer(f, 2048, ubatch=512)) == (2 * 32 * 1024 + 2 * 32 * 2048 + 1 * 32 * 1024) * 2
 
 
 def test_gemma3n_later_layers_share_the_cache(tmp_path: Path) -> None:
     f = _facts(tmp_path, GGUFSpec(arch="gemma3n", n_layers=24, n_head_kv=2, sliding_window=512))
     assert f.head_count_kv == (2,) * 20 + (0,) * 4
-    assert kv_bytes_per_token(f) == 20 * 2 * 32 * 2
+    assert sum(kv_bytes_per_token_by_layer(f)) == 20 * 2 * 32 * 2
 
 
 def test_mla_rank_and_cache(tmp_path: Path) -> None:
@@ -181,7 +180,8 @@ def test_mla_rank_and_cache(tmp_path: Path) -> None:
     f = _facts(tmp_path, spec)
     assert (f.kv_lora_rank, f.key_length_mla, f.value_length_mla) == (32, 24, 16)
     assert f.rope_dimension_count == 16
-    assert kv_bytes_per_token(f) == 2 * (32 + 16) * 2  # latent + rope part, per layer, f16
+    # llama.cpp runs MLA (both *_mla keys present): one K row of key_length per KV head, no V cache
+    assert kv_bytes_per_token_by_layer(f) == (16 * 2 * 2, 16 * 2 * 2)
 
 
 def test_missing_required_keys_and_bad_arrays(tmp_path: Path) -> None:

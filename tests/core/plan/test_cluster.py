@@ -103,6 +103,8 @@ def test_cluster_that_cannot_hold_bf16_is_impossible_with_the_shortfall():
     assert o.verdict is Verdict.IMPOSSIBLE
     assert "short" in o.verdict_reason and "halo-b" in o.verdict_reason
     assert o.llama_cpp_command == ""
+    # no context figure from a single-machine search that does not apply to the cluster
+    assert o.max_context == {} and "would fit" not in o.verdict_reason
 
 
 def test_head_that_holds_it_alone_ignores_workers():

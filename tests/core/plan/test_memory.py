@@ -76,13 +76,22 @@ def test_sliding_window_layers_hold_window_plus_ubatch():
     facts = dense_facts(sliding_window=1024, swa_layers=(0, 1, 2))
     cells = kv_cells(facts, 32768, ubatch=512, parallel=1)
     assert cells == (1536, 1536, 1536, 32768)
-    # four slots hold four windows; never more than the full cache
-    assert kv_cells(facts, 32768, ubatch=512, parallel=4)[0] == 4608
+    # four slots (-np 4, not unified) are four streams of 8192 cells, each holding one window
+    assert kv_cells(facts, 32768, ubatch=512, parallel=4) == (4 * 1536, 4 * 1536, 4 * 1536, 32768)
     assert kv_cells(facts, 1000, ubatch=512, parallel=1)[0] == 1024
 
 
 def test_mla_caches_one_latent_row_and_no_v():
-    facts = dense_facts(kv_lora_rank=512, rope_dimension_count=64, head_count_kv=(1,) * 4)
+    # an MLA conversion: key_length = kv_lora_rank + rope dims, one KV head, the *_mla keys present
+    facts = dense_facts(
+        kv_lora_rank=512,
+        rope_dimension_count=64,
+        head_count_kv=(1,) * 4,
+        key_length=512 + 64,
+        value_length=512,
+        key_length_mla=192,
+        value_length_mla=128,
+    )
     per_token = kv_bytes_per_token_by_layer(facts)
     assert per_token == ((512 + 64) * 2,) * 4
 

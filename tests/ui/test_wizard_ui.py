@@ -1,0 +1,131 @@
+"""The setup wizard's thin pages over ``advisor.wizard``: walked with a fake machine and hand-built plans."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from PySide6.QtWidgets import QWizard
+
+from advisor import settings as st
+from advisor.wizard import Page, local_path
+from ui.wizard import SetupWizard
+
+
+@pytest.fixture
+def wizard(qtbot, fake, tmp_path):
+    settings = st.Settings().with_preferences(download_dir=str(tmp_path / "models"), last_model="minimax-m2.7")
+    w = SetupWizard(settings, fake.as_backend())
+    qtbot.addWidget(w)
+    w.show()
+    return w
+
+
+def _next(wizard: SetupWizard, expected: Page) -> None:
+    assert wizard.button(QWizard.WizardButton.NextButton).isEnabled(), wizard.currentPage().blocker_label.text()
+    wizard.next()
+    assert wizard.current_page_id() is expected
+
+
+def _to_quant_page(wizard: SetupWizard, qtbot) -> None:
+    _next(wizard, Page.HARDWARE)
+    qtbot.waitUntil(lambda: wizard.state.hardware is not None, timeout=5000)
+    assert "RTX 4090" in wizard.pages[Page.HARDWARE].found.text()
+    _next(wizard, Page.MODEL)
+    model_page = wizard.pages[Page.MODEL]
+    qtbot.waitUntil(lambda: model_page.picker.current_catalog_id() == "minimax-m2.7", timeout=5000)
+    assert not wizard.button(QWizard.WizardButton.NextButton).isEnabled()  # no model planned yet
+    model_page.picker.use_catalog.click()
+    qtbot.waitUntil(lambda: wizard.state.plan is not None, timeout=5000)
+    _next(wizard, Page.QUANT)
+
+
+def test_walk_with_files_already_on_disk_skips_the_download(wizard, fake, qtbot, tmp_path) -> None:
+    _to_quant_page(wizard, qtbot)
+    quant_page = wizard.pages[Page.QUANT]
+    assert quant_page.why.text() == "Rigfit recommends UD-Q4_K_M: the best quality that runs at a usable speed here."
+    assert quant_page.table.currentIndex().row() == 0  # the recommended option is preselected
+    option = wizard.state.option
+    for f in option.files:  # the files are already there: the download page is skipped
+        p = local_path(tmp_path / "models", f)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        with open(p, "wb") as fh:
+            fh.truncate(f.size_bytes)
+    _next(wizard, Page.RISKS)
+    risks = wizard.pages[Page.RISKS]
+    assert "does not allow commercial use" in risks.licence.text()
+    assert risks.tick.isVisible() and "Non-commercial licence" in risks.risks.text()
+    assert not wizard.button(QWizard.WizardButton.NextButton).isEnabled()
+    assert "Tick the box" in risks.blocker_label.text()
+    risks.tick.setChecked(True)
+    _next(wizard, Page.DONE)
+    done = wizard.pages[Page.DONE]
+    assert done.command.toPlainText() == option.llama_cpp_command
+    finished = []
+    wizard.finished_setup.connect(lambda *args: finished.append(args))
+    wizard.button(QWizard.WizardButton.FinishButton).click()
+    settings, hardware, model, plan = finished[0]
+    assert model.id == "minimax-m2.7"
+    assert settings.ui.first_run_done and settings.preferences.last_model == "minimax-m2.7"
+    assert hardware.gpus[0].name == "NVIDIA GeForce RTX 4090" and plan.recommended == "UD-Q4_K_M"
+    assert all(t != threading.main_thread().name for _k, t, _ in fake.calls)
+
+
+def test_missing_files_lead_to_the_download_page_which_waits(wizard, qtbot) -> None:
+    _to_quant_page(wizard, qtbot)
+    _next(wizard, Page.RISKS)
+    wizard.pages[Page.RISKS].tick.setChecked(True)
+    _next(wizard, Page.DOWNLOAD)
+    page = wizard.pages[Page.DOWNLOAD]
+    assert "4 still to download" in page.summary.text()
+    assert not wizard.button(QWizard.WizardButton.NextButton).isEnabled()
+    assert page.start_button.isVisible()
+
+
+def test_choosing_another_quant_asks_for_the_licence_tick_again(wizard, qtbot) -> None:
+    _to_quant_page(wizard, qtbot)
+    _next(wizard, Page.RISKS)
+    wizard.pages[Page.RISKS].tick.setChecked(True)
+    wizard.back()
+    quant_page = wizard.pages[Page.QUANT]
+    quant_page.table.setCurrentIndex(quant_page.model.index(1, 0))
+    assert wizard.state.quant == "BF16" and not wizard.state.licence_acknowledged
+    _next(wizard, Page.RISKS)
+    assert not wizard.pages[Page.RISKS].tick.isChecked()
+    assert "Streams from disk" in wizard.pages[Page.RISKS].risks.text()
+
+
+def test_hardware_corrections_are_saved_and_applied(wizard, qtbot) -> None:
+    _next(wizard, Page.HARDWARE)
+    qtbot.waitUntil(lambda: wizard.state.hardware is not None, timeout=5000)
+    page = wizard.pages[Page.HARDWARE]
+    page.ram.setValue(64.0)
+    _index, vram, _bw = page.gpu_spins[1]
+    vram.setValue(20.0)
+    page.apply_button.click()
+    overrides = wizard.settings.preferences.overrides
+    assert overrides.ram_total_bytes == 64 * 2**30 and overrides.ram_bandwidth_gbps is None
+    assert overrides.gpus == (st.GpuOverride(1, 20 * 2**30, None),)
+    assert wizard.state.hardware.memory.total_bytes == 64 * 2**30
+    assert "64.0 GiB RAM" in page.found.text()
+
+
+def test_cancel_marks_first_run_done(wizard) -> None:
+    closed = []
+    wizard.closed.connect(closed.append)
+    wizard.reject()
+    assert closed[0].ui.first_run_done
+
+
+def test_correcting_the_machine_replans_the_chosen_model(wizard, fake, qtbot) -> None:
+    _to_quant_page(wizard, qtbot)
+    wizard.back()
+    wizard.back()
+    page = wizard.pages[Page.HARDWARE]
+    page.ram.setValue(64.0)
+    page.apply_button.click()
+    assert wizard.state.plan is None  # the old plan was for the old machine
+    wizard.next()
+    qtbot.waitUntil(lambda: wizard.state.plan is not None, timeout=5000)
+    assert fake.calls[-1][0] == "plan"
+    assert wizard.state.plan.hardware[0].memory.total_bytes == 64 * 2**30

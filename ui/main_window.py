@@ -1,0 +1,497 @@
+"""The main window: the machine, a model picker, the options table, the chosen option in detail, downloads.
+
+Every number shown comes from one ``Plan`` made by ``advisor.plan.planner.plan`` on a worker; moving the
+context slider re-plans (debounced) rather than scaling anything here. The window appears first and probes
+the machine afterwards, so start-up never waits on NVML, the Hub client or a bandwidth benchmark.
+"""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QItemSelectionModel, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShowEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDockWidget,
+    QFileDialog,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+import advisor
+from advisor import settings as st
+from advisor.hardware.types import Hardware, load_hardware_file
+from advisor.model.types import Model
+from advisor.plan.types import OptionPlan, Plan
+from ui import workers
+from ui.backend import Backend, default_backend
+from ui.detail_pane import DetailPane
+from ui.downloads import DownloadsPanel
+from ui.errors import show_error
+from ui.hardware_view import device_titles, hardware_lines, hardware_one_line
+from ui.model_picker import ModelPicker
+from ui.models import Column, OptionsTableModel
+from ui.widgets.badge import VerdictBadgeDelegate
+
+REPLAN_DELAY_MS = 250
+
+
+class MainWindow(QMainWindow):
+    """Signals:
+    hardware_changed(object): the machine being planned for (after the user's corrections).
+    plan_changed(object): a new ``Plan`` is shown.
+    """
+
+    hardware_changed = Signal(object)
+    plan_changed = Signal(object)
+
+    def __init__(
+        self,
+        settings: st.Settings | None = None,
+        backend: Backend | None = None,
+        *,
+        probe_on_show: bool = True,
+        save_settings: bool = True,
+    ) -> None:
+        super().__init__()
+        self.settings = settings if settings is not None else st.load()
+        self.backend = backend or default_backend()
+        self.probed: Hardware | None = None  # what the probe or the hardware file said
+        self.hardware: Hardware | None = None  # that, with the user's corrections
+        self.model: Model | None = None
+        self.plan: Plan | None = None
+        self._pending_model: str | None = None
+        self._plan_generation = 0
+        self._probe_on_show = probe_on_show
+        self._save_settings = save_settings
+        self._started = False
+        self.setWindowTitle("Rigfit")
+        self._init_widgets()
+        self._init_menus()
+        self._connect_signals()
+        self._restore_geometry()
+
+    # --- construction ----------------------------------------------------------------------------------------
+
+    def _init_widgets(self) -> None:
+        self.hardware_label = QLabel("Checking your hardware…")
+        self.hardware_label.setWordWrap(True)
+        self.hardware_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.reprobe_button = QPushButton("Check &again")
+        self.hardware_file_button = QPushButton("Open hardware &file…")
+        hw_box = QGroupBox("This machine")
+        hw_layout = QHBoxLayout(hw_box)
+        hw_layout.addWidget(self.hardware_label, 1)
+        buttons = QVBoxLayout()
+        buttons.addWidget(self.reprobe_button)
+        buttons.addWidget(self.hardware_file_button)
+        buttons.addStretch(1)
+        hw_layout.addLayout(buttons)
+
+        self.picker = ModelPicker()
+        model_box = QGroupBox("Model")
+        QVBoxLayout(model_box).addWidget(self.picker)
+
+        self.options_model = OptionsTableModel(self)
+        self.table = QTableView()
+        self.table.setModel(self.options_model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setItemDelegateForColumn(Column.VERDICT, VerdictBadgeDelegate(self.table))
+        self.table.verticalHeader().hide()
+        self.table.setAlternatingRowColors(True)
+        self.table.setAccessibleName("Quantization options")
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.setTabKeyNavigation(False)
+        self.recommendation = QLabel()
+        self.recommendation.setWordWrap(True)
+        options_box = QGroupBox("Options")
+        opt_layout = QVBoxLayout(options_box)
+        opt_layout.addWidget(self.recommendation)
+        opt_layout.addWidget(self.table, 1)
+
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addWidget(hw_box)
+        left_layout.addWidget(model_box)
+        left_layout.addWidget(options_box, 1)
+
+        self.detail = DetailPane()
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.detail)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(left)
+        splitter.addWidget(scroll)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        splitter.setChildrenCollapsible(False)
+        splitter.setSizes([760, 520])
+        self.splitter = splitter
+        self.setCentralWidget(splitter)
+
+        self.downloads = DownloadsPanel(self)
+        dock = QDockWidget("Downloads", self)
+        dock.setObjectName("downloads")
+        dock.setWidget(self.downloads)
+        dock.setFeatures(
+            QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetClosable
+        )
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
+        self.downloads_dock = dock
+
+        self._replan_timer = QTimer(self)
+        self._replan_timer.setSingleShot(True)
+        self._replan_timer.setInterval(REPLAN_DELAY_MS)
+        self.statusBar().showMessage("Starting…")
+        self.resize(1280, 820)
+
+    def _init_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        self.open_hardware_action = QAction("&Open hardware file…", self, shortcut=QKeySequence.StandardKey.Open)
+        self.export_action = QAction("&Export report…", self, shortcut=QKeySequence("Ctrl+E"))
+        quit_action = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+        file_menu.addActions([self.open_hardware_action, self.export_action])
+        file_menu.addSeparator()
+        file_menu.addAction(quit_action)
+        settings_menu = self.menuBar().addMenu("&Settings")
+        self.settings_action = QAction("&Preferences…", self, shortcut=QKeySequence.StandardKey.Preferences)
+        settings_menu.addAction(self.settings_action)
+        settings_menu.addAction(self.downloads_dock.toggleViewAction())
+        help_menu = self.menuBar().addMenu("&Help")
+        self.wizard_action = QAction("&Setup wizard…", self)
+        self.about_action = QAction("&About Rigfit", self)
+        help_menu.addActions([self.wizard_action, self.about_action])
+
+    def _connect_signals(self) -> None:
+        self.reprobe_button.clicked.connect(self.start_probe)
+        self.hardware_file_button.clicked.connect(self.choose_hardware_file)
+        self.open_hardware_action.triggered.connect(self.choose_hardware_file)
+        self.export_action.triggered.connect(self.export_report)
+        self.settings_action.triggered.connect(self.open_settings)
+        self.wizard_action.triggered.connect(lambda: self.open_wizard())
+        self.about_action.triggered.connect(self.about)
+        self.picker.model_chosen.connect(self.choose_model)
+        self.table.selectionModel().currentRowChanged.connect(lambda current, _prev: self._show_row(current.row()))
+        self.detail.context_changed.connect(lambda _value: self._replan_timer.start())
+        self.detail.download_requested.connect(self.download_selected)
+        self._replan_timer.timeout.connect(self._replan_for_slider)
+
+    # --- start-up --------------------------------------------------------------------------------------------
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if not self._started:
+            self._started = True
+            QTimer.singleShot(0, self._after_first_show)
+
+    def _after_first_show(self) -> None:
+        workers.run_task(lambda _ctx: self.backend.catalog(), on_done=self._on_catalog, name="catalog")
+        self.downloads.offer_pending(self.settings)
+        first_run = not self.settings.ui.first_run_done
+        if self.settings.preferences.hardware_file:
+            self.load_hardware(self.settings.preferences.hardware_file)
+        elif self._probe_on_show and not first_run:
+            self.start_probe()  # on the first run the wizard probes, and hands the result over
+        if first_run:
+            QTimer.singleShot(0, lambda: self.open_wizard())
+
+    def _on_catalog(self, choices: list) -> None:
+        self.picker.set_choices(choices)
+        self.picker.select(self.settings.preferences.last_model)
+
+    # --- hardware ----------------------------------------------------------------------------------------------
+
+    def start_probe(self) -> None:
+        self.hardware_label.setText("Checking your hardware… (this takes a few seconds)")
+        self.statusBar().showMessage("Checking your hardware…")
+        self.reprobe_button.setEnabled(False)
+        workers.run_task(
+            lambda _ctx: self.backend.probe(), on_done=self._on_probed, on_error=self._on_probe_failed, name="probe"
+        )
+
+    def _on_probe_failed(self, exc: BaseException) -> None:
+        self.reprobe_button.setEnabled(True)
+        self.hardware_label.setText("The hardware check failed. Open a hardware file, or try again.")
+        show_error(self, exc)
+
+    def _on_probed(self, hardware: Hardware) -> None:
+        self.reprobe_button.setEnabled(True)
+        self.set_hardware(hardware)
+
+    def set_hardware(self, hardware: Hardware) -> None:
+        """Plan for ``hardware`` (probed or loaded), with the user's saved corrections applied."""
+        self.probed = hardware
+        self.hardware = st.apply_overrides(hardware, self.settings.preferences.overrides)
+        self.hardware_label.setText("\n".join(hardware_lines(self.hardware)))
+        self.statusBar().showMessage(hardware_one_line(self.hardware))
+        self.hardware_changed.emit(self.hardware)
+        pending = self._pending_model or (self.model.id if self.model else self.settings.preferences.last_model)
+        self._pending_model = None
+        if self.model is not None:
+            self._replan()
+        elif pending:
+            self.choose_model(pending)
+
+    def choose_hardware_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open a hardware file or report", "", "Hardware files and reports (*.json);;All files (*)"
+        )
+        if path:
+            self.load_hardware(path)
+
+    def load_hardware(self, path: str) -> None:
+        def done(hw: Hardware) -> None:
+            self._update_settings(self.settings.with_preferences(hardware_file=path))
+            self.set_hardware(hw)
+
+        def failed(exc: BaseException) -> None:
+            show_error(self, exc)
+            if self.probed is None:  # the saved machine file is gone or broken: plan for this machine instead
+                self._update_settings(self.settings.with_preferences(hardware_file=None))
+                self.start_probe()
+
+        workers.run_task(lambda _ctx: load_hardware_file(path), on_done=done, on_error=failed, name="hardware file")
+
+    # --- model and plan ----------------------------------------------------------------------------------------
+
+    def choose_model(self, name: str) -> None:
+        if self.hardware is None:
+            self._pending_model = name
+            self.statusBar().showMessage(f"{name} will be planned once the hardware check is done.")
+            return
+        self.statusBar().showMessage(f"Reading {name}…")
+        token = st.stored_token()
+        hardware = self.hardware
+        options = st.plan_options(self.settings)
+        backend = self.backend
+        self._plan_generation += 1
+        generation = self._plan_generation
+
+        def work(ctx: workers.TaskContext) -> tuple[Model, Plan]:
+            model = backend.resolve(name, token, ctx.progress)
+            return model, backend.plan(model, hardware, options)
+
+        workers.run_task(
+            work,
+            on_done=lambda result: self._on_planned(generation, *result),
+            on_progress=lambda msg: self.statusBar().showMessage(str(msg)),
+            on_error=lambda exc: self._on_plan_failed(exc),
+            name="resolve+plan",
+        )
+
+    def _on_plan_failed(self, exc: BaseException) -> None:
+        self.statusBar().showMessage("Planning failed.")
+        show_error(self, exc)
+
+    def _replan(self, context: int | None = None) -> None:
+        if self.model is None or self.hardware is None:
+            return
+        model, hardware, backend = self.model, self.hardware, self.backend
+        options = st.plan_options(self.settings, context=context)
+        self._plan_generation += 1
+        generation = self._plan_generation
+        self.statusBar().showMessage("Planning…")
+        workers.run_task(
+            lambda _ctx: (model, backend.plan(model, hardware, options)),
+            on_done=lambda result: self._on_planned(generation, *result),
+            on_error=self._on_plan_failed,
+            name="plan",
+        )
+
+    def _replan_for_slider(self) -> None:
+        self._replan(self.detail.context_value())
+
+    def _on_planned(self, generation: int, model: Model, plan: Plan) -> None:
+        if generation != self._plan_generation:
+            return  # an older request finished after a newer one was made: its plan is stale
+        self.show_plan(plan, model)
+
+    def show_plan(self, plan: Plan, model: Model | None = None) -> None:
+        """Show ``plan`` (and remember ``model`` for re-planning); the selected quantization is kept if it exists."""
+        keep = self.selected_option().quant if self.selected_option() else None
+        same_model = self.plan is not None and self.plan.model.id == plan.model.id
+        if model is not None:
+            self.model = model
+        if self.hardware is None and plan.hardware:
+            self.hardware = plan.hardware[0]
+            self.hardware_label.setText("\n".join(hardware_lines(self.hardware)))
+        self.plan = plan
+        self.picker.select(plan.model.id)
+        self.options_model.set_plan(plan)
+        from advisor.wizard import recommendation_sentence
+
+        self.recommendation.setText(recommendation_sentence(plan))
+        self.select_quant(keep if same_model and keep else plan.recommended)
+        self._show_row(self.table.currentIndex().row())
+        if model is not None and self.settings.preferences.last_model != model.id:
+            self._update_settings(self.settings.with_preferences(last_model=model.id))
+        self.statusBar().showMessage(f"{plan.model.name}: {len(plan.options)} options planned.", 5000)
+        self.plan_changed.emit(plan)
+
+    def select_quant(self, quant: str | None) -> None:
+        row = self.options_model.row_of(quant)
+        if row < 0 and self.options_model.rowCount() > 0:
+            row = 0
+        if row >= 0:
+            self.table.selectionModel().setCurrentIndex(
+                self.options_model.index(row, 0),
+                QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows,
+            )
+
+    def selected_option(self) -> OptionPlan | None:
+        return self.options_model.option_at(self.table.currentIndex().row())
+
+    def _show_row(self, row: int) -> None:
+        self.detail.show_option(self.plan, self.options_model.option_at(row), device_titles(self.hardware))
+
+    # --- actions -------------------------------------------------------------------------------------------------
+
+    def download_selected(self) -> QMessageBox | None:
+        """Show exactly what will be written, then download it (the box opens without blocking)."""
+        option = self.selected_option()
+        if self.plan is None or option is None or self.model is None:
+            return None
+        from advisor.format import file_size
+
+        dest = st.download_dir(self.settings)
+        model, plan = self.model, self.plan
+        box = QMessageBox(self)
+        box.setIcon(QMessageBox.Icon.Question)
+        box.setWindowTitle("Download")
+        box.setText(f"Download {model.name} {option.quant}: {file_size(option.size_bytes)} into {dest}?")
+        box.setInformativeText("\n".join(f"{file_size(f.size_bytes)}  {f.path}" for f in option.files))
+        start = box.addButton("&Download", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+
+        def clicked(button) -> None:
+            if button is start:
+                self.downloads_dock.show()
+                self.downloads.start(model, plan, option, dest)
+
+        box.buttonClicked.connect(clicked)
+        box.open()
+        self._download_box = box
+        return box
+
+    def export_report(self) -> None:
+        from ui.report_actions import export_report
+
+        option = self.selected_option()
+        export_report(self, self.hardware, self.plan, option.quant if option else None)
+
+    def open_settings(self) -> None:
+        from ui.settings_dialog import SettingsDialog
+
+        dialog = SettingsDialog(self.settings, self)
+
+        def accepted() -> None:
+            try:
+                dialog.apply_token()
+            except Exception as exc:
+                show_error(self, exc)
+            old = self.settings.preferences
+            self._update_settings(dialog.result_settings())
+            new = self.settings.preferences
+            if (old.kv_type, old.flash_attention, old.download_dir) != (
+                new.kv_type,
+                new.flash_attention,
+                new.download_dir,
+            ):
+                self._replan(self.detail.context_value())
+
+        dialog.accepted.connect(accepted)
+        dialog.open()
+        self._settings_dialog = dialog
+
+    def open_wizard(self):  # -> ui.wizard.SetupWizard
+        from ui.wizard import SetupWizard
+
+        wizard = SetupWizard(self.settings, self.backend, parent=self, hardware=self.probed)
+        wizard.finished_setup.connect(self._on_wizard_done)
+        wizard.closed.connect(self._on_wizard_closed)
+        wizard.hardware_found.connect(self._on_wizard_hardware)
+        wizard.open()
+        self.wizard = wizard
+        return wizard
+
+    def _on_wizard_hardware(self, hardware: Hardware) -> None:
+        if self.probed is None:
+            self.set_hardware(hardware)
+
+    def _on_wizard_closed(self, settings: st.Settings) -> None:
+        self._update_settings(settings)
+        self.downloads.offer_pending(settings)  # a download paused in the wizard can be resumed from here
+        if self.probed is None and self._probe_on_show and self.reprobe_button.isEnabled():
+            self.start_probe()
+
+    def _on_wizard_done(self, settings: st.Settings, hardware: Hardware | None, model: Model | None, plan) -> None:
+        self._update_settings(settings)
+        if hardware is not None:
+            self.probed = hardware
+            self.hardware = st.apply_overrides(hardware, settings.preferences.overrides)
+            self.hardware_label.setText("\n".join(hardware_lines(self.hardware)))
+        if model is not None and plan is not None:
+            self._plan_generation += 1
+            self._on_planned(self._plan_generation, model, plan)
+
+    def about(self) -> None:
+        QMessageBox.about(
+            self,
+            "About Rigfit",
+            f"<h3>Rigfit {advisor.__version__}</h3>"
+            "<p>Will this model run on my machine, in which quantization, how fast, and what could go wrong?</p>"
+            "<p>Rigfit plans GGUF models for llama.cpp on your hardware and downloads the files you choose.</p>",
+        )
+
+    # --- settings and geometry ---------------------------------------------------------------------------------
+
+    def _update_settings(self, settings: st.Settings) -> None:
+        self.settings = settings
+        if self._save_settings:
+            try:
+                st.save(settings)
+            except Exception as exc:
+                show_error(self, exc)
+
+    def _restore_geometry(self) -> None:
+        ui_state = self.settings.ui
+        try:
+            if ui_state.window_geometry:
+                self.restoreGeometry(QByteArray(base64.b64decode(ui_state.window_geometry)))
+            if ui_state.window_state:
+                self.restoreState(QByteArray(base64.b64decode(ui_state.window_state)))
+        except ValueError:
+            pass  # a damaged value only costs the saved window size
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        geometry = base64.b64encode(bytes(self.saveGeometry().data())).decode()
+        state = base64.b64encode(bytes(self.saveState().data())).decode()
+        self._update_settings(
+            self.downloads.remember_pending(self.settings.with_ui(window_geometry=geometry, window_state=state))
+        )
+        self.downloads.pause_all()
+        workers.cancel_all()
+        super().closeEvent(event)
+
+
+def default_report_name(plan: Plan | None) -> str:
+    stem = f"rigfit-{plan.model.id.replace('/', '-')}" if plan else "rigfit-hardware"
+    return str(Path.home() / f"{Path(stem).name}.html")

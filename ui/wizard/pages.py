@@ -1,0 +1,388 @@
+"""The wizard's pages. Each one shows ``WizardState`` and reports what the user did; none decides navigation."""
+
+from __future__ import annotations
+
+import html
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QItemSelectionModel, Qt, QUrl
+from PySide6.QtGui import QDesktopServices, QGuiApplication
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWizardPage,
+)
+
+from advisor import settings as st
+from advisor.format import file_size, verdict_label
+from advisor.model.types import Model
+from advisor.plan.types import Plan
+from advisor.wizard import (
+    PAGE_TITLES,
+    Page,
+    blocker,
+    licence_summary,
+    missing_files,
+    needs_licence_acknowledgement,
+    recommendation_sentence,
+    risks_by_severity,
+)
+from ui import workers
+from ui.detail_pane import command_box, risk_html, sentence
+from ui.downloads import DownloadRow, spec_for
+from ui.errors import show_error
+from ui.model_picker import ModelPicker
+from ui.models import Column, OptionsTableModel
+from ui.widgets.badge import VerdictBadgeDelegate
+
+if TYPE_CHECKING:
+    from ui.wizard.wizard import SetupWizard
+
+
+def _paragraph(text: str) -> QLabel:
+    label = QLabel(text)
+    label.setWordWrap(True)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    return label
+
+
+class WizardPage(QWizardPage):
+    PAGE: Page
+
+    def __init__(self, wizard: SetupWizard) -> None:
+        super().__init__()
+        self.setup = wizard
+        self.setTitle(PAGE_TITLES[self.PAGE])
+        self.body = QVBoxLayout()
+        self.blocker_label = QLabel()
+        self.blocker_label.setWordWrap(True)
+        self.blocker_label.setStyleSheet("color: palette(placeholder-text)")
+        outer = QVBoxLayout(self)
+        outer.addLayout(self.body, 1)
+        outer.addWidget(self.blocker_label)
+
+    def isComplete(self) -> bool:
+        return blocker(self.PAGE, self.setup.state) is None
+
+    def refresh_blocker(self) -> None:
+        reason = blocker(self.PAGE, self.setup.state)
+        self.blocker_label.setText(reason or "")
+        self.completeChanged.emit()
+
+    def initializePage(self) -> None:
+        self.refresh_blocker()
+
+
+class WelcomePage(WizardPage):
+    PAGE = Page.WELCOME
+
+    def __init__(self, wizard: SetupWizard) -> None:
+        super().__init__(wizard)
+        self.setSubTitle("Find out which AI models your computer can run, and get one ready in a few steps.")
+        self.body.addWidget(
+            _paragraph(
+                "Rigfit looks at your processor, memory and graphics card, then works out how a model would run "
+                "with llama.cpp: whether it fits, how fast it answers, and what could go wrong.\n\n"
+                "In the next steps you will:\n"
+                "  1. check what Rigfit found about your hardware,\n"
+                "  2. pick a model,\n"
+                "  3. pick a size (quantization): smaller files run faster, larger ones answer better,\n"
+                "  4. review licence and driver warnings,\n"
+                "  5. download the files, and get the command that starts the model.\n\n"
+                "Nothing is downloaded until you press Start on the download page. You can open this guide again "
+                "any time from Help > Setup wizard."
+            )
+        )
+        self.body.addStretch(1)
+
+
+class ModelPage(WizardPage):
+    PAGE = Page.MODEL
+
+    def __init__(self, wizard: SetupWizard) -> None:
+        super().__init__(wizard)
+        self.setSubTitle("Pick a model from the catalog, type a Hugging Face repository, or open a GGUF file.")
+        self.picker = ModelPicker()
+        self.picker.model_chosen.connect(self.choose)
+        self.result = _paragraph("")
+        self.body.addWidget(
+            _paragraph(
+                "The catalog lists models Rigfit knows in detail, so it can plan them without downloading anything. "
+                "Any other model in GGUF format works too: type its Hugging Face repository (owner/name), and "
+                "Rigfit reads only the headers of its files; or open a .gguf file you already have."
+            )
+        )
+        self.body.addWidget(self.picker)
+        self.body.addWidget(self.result)
+        self.body.addStretch(1)
+        self._generation = 0
+        workers.run_task(lambda _ctx: wizard.backend.catalog(), on_done=self._on_catalog, name="catalog")
+
+    def _on_catalog(self, choices: list) -> None:
+        self.picker.set_choices(choices)
+        self.picker.select(self.setup.settings.preferences.last_model)
+
+    def initializePage(self) -> None:
+        super().initializePage()
+        state = self.setup.state
+        if state.plan is None and state.model_name:  # the machine was corrected: plan the same model again
+            self.choose(state.model_name)
+
+    def choose(self, name: str) -> None:
+        hardware = self.setup.state.hardware
+        if hardware is None:
+            return
+        self._generation += 1
+        generation = self._generation
+        self.result.setText(f"Reading {name} and planning it for your machine…")
+        self.setup.update_state(model_name=name, plan=None)
+        backend, token = self.setup.backend, st.stored_token()
+        options = st.plan_options(self.setup.settings)
+
+        def work(ctx: workers.TaskContext) -> tuple[Model, Plan]:
+            model = backend.resolve(name, token, ctx.progress)
+            return model, backend.plan(model, hardware, options)
+
+        workers.run_task(
+            work,
+            on_done=lambda result: self._planned(generation, *result),
+            on_progress=lambda msg: self.result.setText(str(msg)),
+            on_error=self._failed,
+            name="resolve+plan",
+        )
+
+    def _failed(self, exc: BaseException) -> None:
+        self.result.setText("That did not work; see the message, then try another model.")
+        show_error(self, exc)
+
+    def _planned(self, generation: int, model: Model, plan: Plan) -> None:
+        if generation != self._generation:
+            return
+        self.setup.model = model
+        self.setup.update_state(plan=plan)
+        self.result.setText(
+            f"{plan.model.name}: {len(plan.options)} quantizations planned for your machine. "
+            "Press Next to compare them."
+        )
+
+
+class QuantPage(WizardPage):
+    PAGE = Page.QUANT
+
+    def __init__(self, wizard: SetupWizard) -> None:
+        super().__init__(wizard)
+        self.setSubTitle("Smaller files run faster and fit more context; larger ones answer better.")
+        self.why = _paragraph("")
+        font = self.why.font()
+        font.setBold(True)
+        self.why.setFont(font)
+        self.model = OptionsTableModel(self)
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setItemDelegateForColumn(Column.VERDICT, VerdictBadgeDelegate(self.table))
+        self.table.verticalHeader().hide()
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.setTabKeyNavigation(False)
+        self.table.selectionModel().currentRowChanged.connect(lambda cur, _prev: self._on_row(cur.row()))
+        self.body.addWidget(self.why)
+        self.body.addWidget(self.table, 1)
+
+    def initializePage(self) -> None:
+        state = self.setup.state
+        self.model.set_plan(state.plan)
+        if state.plan is not None:
+            self.why.setText(recommendation_sentence(state.plan))
+        row = self.model.row_of(state.quant)
+        if row >= 0:
+            self.table.selectionModel().setCurrentIndex(
+                self.model.index(row, 0),
+                QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows,
+            )
+        super().initializePage()
+
+    def _on_row(self, row: int) -> None:
+        option = self.model.option_at(row)
+        if option is not None and option.quant != self.setup.state.quant:
+            self.setup.update_state(quant=option.quant)
+
+    def validatePage(self) -> bool:
+        state = self.setup.state
+        if state.option is not None and state.download_dir:
+            self.setup.update_state(missing_files=missing_files(state.option, state.download_dir))
+        return True
+
+
+class RisksPage(WizardPage):
+    PAGE = Page.RISKS
+
+    def __init__(self, wizard: SetupWizard) -> None:
+        super().__init__(wizard)
+        self.setSubTitle("What could go wrong with this choice, and what to do about it.")
+        self.licence = _paragraph("")
+        self.tick = QCheckBox()
+        self.tick.toggled.connect(lambda on: self.setup.update_state(licence_acknowledged=on))
+        licence_box = QGroupBox("Licence")
+        lay = QVBoxLayout(licence_box)
+        lay.addWidget(self.licence)
+        lay.addWidget(self.tick)
+        self.risks = QLabel()
+        self.risks.setWordWrap(True)
+        self.risks.setTextFormat(Qt.TextFormat.RichText)
+        self.risks.setOpenExternalLinks(True)
+        self.risks.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
+        risks_box = QGroupBox("Warnings for this option")
+        QVBoxLayout(risks_box).addWidget(self.risks)
+        self.body.addWidget(licence_box)
+        self.body.addWidget(risks_box)
+        self.body.addStretch(1)
+
+    def initializePage(self) -> None:
+        state = self.setup.state
+        plan, option = state.plan, state.option
+        if plan is not None:
+            self.licence.setText(licence_summary(plan))
+            needs = needs_licence_acknowledgement(plan)
+            self.tick.setVisible(needs)
+            self.tick.setText(
+                f"I will use {plan.model.name} only for non-commercial purposes, as its licence requires."
+            )
+            self.tick.blockSignals(True)
+            self.tick.setChecked(state.licence_acknowledged)
+            self.tick.blockSignals(False)
+        if option is not None:
+            risks = risks_by_severity(option)
+            reason = html.escape(sentence(option.verdict_reason))
+            header = f"<p><b>{option.quant}</b>: {verdict_label(option.verdict)}. {reason}</p>"
+            body = "".join(risk_html(r) for r in risks) if risks else "<p>No risks found for this option.</p>"
+            self.risks.setText(header + body)
+        super().initializePage()
+
+
+class DownloadPage(WizardPage):
+    PAGE = Page.DOWNLOAD
+
+    def __init__(self, wizard: SetupWizard) -> None:
+        super().__init__(wizard)
+        self.setSubTitle("Download the files. You can pause and continue later, even after closing Rigfit.")
+        self.summary = _paragraph("")
+        self.files = _paragraph("")
+        self.files.setStyleSheet("font-family: monospace")
+        self.start_button = QPushButton("&Start download")
+        self.start_button.clicked.connect(self.start)
+        self.row_holder = QVBoxLayout()
+        self.body.addWidget(self.summary)
+        self.body.addWidget(self.files)
+        self.body.addWidget(self.start_button, 0, Qt.AlignmentFlag.AlignLeft)
+        self.body.addLayout(self.row_holder)
+        self.body.addStretch(1)
+        self.row: DownloadRow | None = None
+
+    def initializePage(self) -> None:
+        state = self.setup.state
+        option = state.option
+        if option is not None and state.download_dir:
+            missing = state.missing_files if state.missing_files is not None else option.files
+            self.summary.setText(
+                f"{option.quant}: {len(option.files)} file(s), {file_size(option.size_bytes)} in total; "
+                f"{len(missing)} still to download into {state.download_dir} "
+                "(change the folder in Settings > Preferences)."
+            )
+            self.files.setText("\n".join(f"{file_size(f.size_bytes):>9}  {f.path}" for f in option.files))
+        if self.row is not None and self.row.spec.quant != (option.quant if option else None):
+            self.row.hide()
+            self.row = None
+        self.start_button.setVisible(self.row is None)
+        super().initializePage()
+
+    def start(self) -> None:
+        state = self.setup.state
+        model = self.setup.model
+        if state.option is None or model is None or not state.download_dir:
+            return
+        self.row = DownloadRow(spec_for(model, state.option, state.download_dir), self)
+        self.row.state_changed.connect(self._on_row_state)
+        self.row_holder.addWidget(self.row)
+        self.start_button.hide()
+        self.row.start()
+
+    def _on_row_state(self, row_state: str) -> None:
+        if row_state == "done":
+            self.setup.update_state(download_finished=True)
+        self.refresh_blocker()
+
+    def pause(self) -> None:
+        if self.row is not None and self.row.state == "downloading" and self.row.token is not None:
+            self.row.token.pause()
+
+    def remember_pending(self, settings: st.Settings) -> st.Settings:
+        row = self.row
+        if row is None or row.state not in ("downloading", "paused", "failed"):
+            return settings
+        pending = st.PendingDownload(row.spec.model_id, row.spec.quant, row.spec.dest)
+        others = tuple(p for p in settings.ui.pending_downloads if p != pending)
+        return settings.with_ui(pending_downloads=(*others, pending))
+
+
+class DonePage(WizardPage):
+    PAGE = Page.DONE
+
+    def __init__(self, wizard: SetupWizard) -> None:
+        super().__init__(wizard)
+        self.setSubTitle("The model is ready. Start it with the command below.")
+        self.intro = _paragraph("")
+        self.command = command_box()
+        self.copy_button = QPushButton("Cop&y command")
+        self.copy_button.clicked.connect(self.copy_command)
+        self.folder_button = QPushButton("Open &folder")
+        self.folder_button.clicked.connect(self.open_folder)
+        self.report_button = QPushButton("&Export report…")
+        self.report_button.clicked.connect(self.export_report)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.copy_button)
+        buttons.addWidget(self.folder_button)
+        buttons.addWidget(self.report_button)
+        buttons.addStretch(1)
+        self.next_steps = _paragraph(
+            "Run the command in a terminal on a machine where llama.cpp's llama-server is installed, then open "
+            "the web address it prints in your browser to chat. The main window shows every option in detail: "
+            "move its context slider to see how memory and speed change."
+        )
+        self.body.addWidget(self.intro)
+        self.body.addWidget(self.command)
+        self.body.addLayout(buttons)
+        self.body.addWidget(self.next_steps)
+        self.body.addStretch(1)
+        self.setFinalPage(True)
+
+    def initializePage(self) -> None:
+        option = self.setup.state.option
+        if option is not None:
+            self.intro.setText(
+                f"{self.setup.state.plan.model.name} · {option.quant} is in {self.setup.state.download_dir}."
+            )
+            self.command.setPlainText(option.llama_cpp_command)
+        super().initializePage()
+
+    def copy_command(self) -> None:
+        QGuiApplication.clipboard().setText(self.command.toPlainText())
+        self.copy_button.setText("Copied")
+
+    def open_folder(self) -> None:
+        if self.setup.state.download_dir:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(self.setup.state.download_dir))
+
+    def export_report(self) -> None:
+        from ui.report_actions import export_report
+
+        state = self.setup.state
+        export_report(self, state.hardware, state.plan, state.quant)
