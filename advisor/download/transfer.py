@@ -40,6 +40,8 @@ STATE_SCHEMA = "rigfit.partial/1"
 #: Block size for re-reading saved bytes. Network bytes are written as the socket delivers them, so a dropped
 #: connection loses nothing that arrived.
 CHUNK_SIZE = 1 << 20
+#: Largest single write: a full disk keeps every complete write and cuts off only the torn one.
+WRITE_SIZE = 1 << 20
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 #: Called with the bytes of the current file now on disk (downloaded or kept from before).
@@ -255,13 +257,7 @@ def fetch_file(
                         _write_state(target.state_path, state)
                     if stream.start != writer.received:
                         continue  # this body starts elsewhere: ask again from zero
-                    for chunk in stream.chunks():
-                        if writer.received + len(chunk) > size:
-                            raise _changed_since_plan(target, "its size")
-                        writer.put(chunk)
-                        on_bytes(writer.received)
-                        if should_stop():
-                            raise TransferStopped
+                    _receive(stream, writer, target, on_bytes, should_stop)
                     if writer.received < size:
                         raise hub.TransientHubError("the server ended the body early")
             except hub.TransientHubError as exc:
@@ -277,7 +273,7 @@ def fetch_file(
                 on_phase("downloading", f"Connection problem ({exc}); retrying in {delay:.0f} s")
                 _sleep_unless_stopped(delay, should_stop)
 
-        writer.sync()
+        writer.finish()  # every byte written and hashed, no background flush left to hide an error
         on_phase("verifying", f"Verifying {final.name}")
         digest = writer.hasher.hexdigest()
         if expected is not None and digest != expected:
@@ -368,44 +364,97 @@ def remember_verified(path: Path, sha256: str) -> None:
         pass
 
 
-class _PartWriter:
-    """Appends to the partial file on one worker thread and hashes on another, so the socket is read meanwhile.
+def _receive(stream, writer: _PartWriter, target: FileTarget, on_bytes: BytesCallback, should_stop: StopCheck) -> None:
+    """Receive the body into the writer's reusable blocks, handing over each read as it arrives.
 
-    ``os.write`` and ``hashlib`` release the GIL, so writing, hashing and receiving overlap. ``received`` counts the
-    bytes handed over (the offset the next ``Range`` asks from once ``sync()`` has run); ``sync()`` waits until they
-    are all written and hashed and re-raises a write failure (``DiskFullError``) in the caller's thread. The hash
-    may run ahead of a failed write: a failure ends the transfer, and a resume re-hashes what is on disk.
+    Each socket read goes straight into a pool block and is handed to the writer as a slice of it: no copy, and
+    what arrived is kept even if the next read fails. Progress and the stop check run after every read, so a
+    slow link stays responsive; on a fast one a read returns whatever the kernel holds (often a megabyte).
+    """
+    size = target.file.size_bytes
+    block = writer.take_block()
+    filled = 0
+    try:
+        while count := stream.readinto(block[filled:]):
+            if writer.received + count > size:
+                raise _changed_since_plan(target, "its size")
+            writer.put(block[filled : filled + count])
+            filled += count
+            on_bytes(writer.received)
+            if should_stop():
+                raise TransferStopped
+            if filled == len(block):
+                writer.release(block)
+                block = writer.take_block()
+                filled = 0
+    finally:
+        writer.release(block)
+
+
+class _PartWriter:
+    """Writes and hashes the received bytes on worker threads while the socket is read, and flushes behind.
+
+    Pipeline: the receiving thread fills blocks from a fixed pool (``take_block``) and hands slices of them over
+    (``put``); a writer thread appends each slice to the partial file, then passes it to a hasher thread, which
+    updates the sha256 in arrival order and returns finished blocks to the pool (``release`` travels the same
+    way). ``os.write`` and ``hashlib`` release the GIL, so receiving, writing and hashing overlap, and the fixed
+    pool bounds memory and slows the socket reads when the disk falls behind.
+
+    Write-behind: a flusher thread calls ``fdatasync`` every ``SYNC_EVERY`` bytes written (and then drops those
+    clean pages from the page cache, so a 50 GB file does not evict everything else). The disk thus works while
+    bytes arrive and the final ``fsync`` before the rename only has the last stretch to write; the writer never
+    waits for the disk itself. An error of a background ``fdatasync`` is kept and raised like a write error:
+    Linux reports a writeback error to one ``fsync`` only, so the final one might not see it again.
+
+    ``received`` counts the bytes handed over (the offset the next ``Range`` asks from once ``sync()`` has run);
+    ``sync()`` waits until they are all written and hashed and re-raises a write or flush failure
+    (``DiskFullError``) in the caller's thread. The hash may run ahead of a failed write: a failure ends the
+    transfer, and a resume re-hashes what is on disk.
     """
 
-    #: Ask the OS to start writing back every this many bytes, so the final fsync is short and a 50 GB file
-    #: does not fill the page cache with dirty pages.
-    WRITEBACK_EVERY = 64 * 1024 * 1024
-    QUEUE_CHUNKS = 64
+    BLOCK_SIZE = 4 * 1024 * 1024
+    BLOCKS = 8  # 32 MiB in flight at most
+    SYNC_EVERY = 128 * 1024 * 1024
 
     def __init__(self, fd: int, target: FileTarget, offset: int, hasher) -> None:
         self._fd = fd
         self._target = target
         self.hasher = hasher
         self.received = offset
-        self._written = offset
-        self._flushed = offset
         self._error: BaseException | None = None
-        self._write_queue: queue.Queue[bytes | None] = queue.Queue(maxsize=self.QUEUE_CHUNKS)
-        self._hash_queue: queue.Queue[bytes | None] = queue.Queue(maxsize=self.QUEUE_CHUNKS)
+        self._free: queue.Queue[memoryview] = queue.Queue()
+        for _ in range(self.BLOCKS):
+            self._free.put(memoryview(bytearray(self.BLOCK_SIZE)))
+        # Items: (bytes to write and hash, None) or (None, block to return to the pool); None stops a thread.
+        self._write_queue: queue.Queue[tuple[memoryview | None, memoryview | None] | None] = queue.Queue()
+        self._hash_queue: queue.Queue[tuple[memoryview | None, memoryview | None] | None] = queue.Queue()
+        self._flush = threading.Condition()
+        self._written = self._synced = offset  # guarded by _flush
+        self._generation = 0  # bumped by restart(), so a flush of the old contents does not count
+        self._closing = False
         os.lseek(fd, offset, os.SEEK_SET)
         self._threads = [
             threading.Thread(target=self._write_loop, name="rigfit-part-writer", daemon=True),
             threading.Thread(target=self._hash_loop, name="rigfit-part-hasher", daemon=True),
+            threading.Thread(target=self._flush_loop, name="rigfit-part-flusher", daemon=True),
         ]
         for thread in self._threads:
             thread.start()
 
-    def put(self, data: bytes) -> None:
+    def take_block(self) -> memoryview:
+        """A free block to receive into; waits while all are in flight (the disk or the hash is behind)."""
+        return self._free.get()
+
+    def put(self, data: memoryview) -> None:
+        """Hand over received bytes (a slice of a taken block) to be written and hashed, in order."""
         if self._error is not None:
             self.sync()
-        self._write_queue.put(data)
-        self._hash_queue.put(data)
+        self._write_queue.put((data, None))
         self.received += len(data)
+
+    def release(self, block: memoryview) -> None:
+        """Return a block to the pool once everything handed over from it is written and hashed."""
+        self._write_queue.put((None, block))
 
     def sync(self) -> None:
         self._write_queue.join()
@@ -416,41 +465,86 @@ class _PartWriter:
     def restart(self) -> None:
         """Drop everything: the partial becomes empty and the hash starts again."""
         self.sync()
-        os.ftruncate(self._fd, 0)
-        os.lseek(self._fd, 0, os.SEEK_SET)
+        with self._flush:
+            os.ftruncate(self._fd, 0)
+            os.lseek(self._fd, 0, os.SEEK_SET)
+            self._written = self._synced = 0
+            self._generation += 1
         self.hasher = hashlib.sha256()
-        self.received = self._written = self._flushed = 0
+        self.received = 0
+
+    def finish(self) -> None:
+        """Wait until every byte is written and hashed, stop the threads, and raise any write or flush failure."""
+        self.sync()
+        self.close()
+        if self._error is not None:
+            raise self._error
 
     def close(self) -> None:
+        """Stop the threads after the bytes in hand are written (idempotent)."""
+        if self._closing:
+            return
         self._write_queue.put(None)
-        self._hash_queue.put(None)
+        with self._flush:
+            self._closing = True
+            self._flush.notify_all()
         for thread in self._threads:
             thread.join()
 
     def _write_loop(self) -> None:
-        while (data := self._write_queue.get()) is not None:
+        while (item := self._write_queue.get()) is not None:
+            data, _ = item
             try:
-                if self._error is None:
-                    _write_all(self._fd, data, self._written, self._target)
-                    self._written += len(data)
-                    if self._written - self._flushed >= self.WRITEBACK_EVERY:
-                        _start_writeback(self._fd, self._flushed, self._written - self._flushed)
-                        self._flushed = self._written
+                # In slices, so a full disk keeps every complete slice (the torn one is cut off).
+                for start in range(0, len(data) if data is not None and self._error is None else 0, WRITE_SIZE):
+                    piece = data[start : start + WRITE_SIZE]
+                    _write_all(self._fd, piece, self._written, self._target)
+                    with self._flush:
+                        self._written += len(piece)
+                        self._flush.notify_all()
             except BaseException as exc:  # handed to the receiving thread by sync()
                 self._error = exc
             finally:
+                self._hash_queue.put(item)
                 self._write_queue.task_done()
+        self._hash_queue.put(None)
         self._write_queue.task_done()
 
     def _hash_loop(self) -> None:
-        while (data := self._hash_queue.get()) is not None:
-            self.hasher.update(data)
+        while (item := self._hash_queue.get()) is not None:
+            data, block = item
+            if data is not None:
+                self.hasher.update(data)
+            if block is not None:
+                self._free.put(block)
             self._hash_queue.task_done()
         self._hash_queue.task_done()
 
+    def _flush_loop(self) -> None:
+        while True:
+            with self._flush:
+                while not self._closing and self._written - self._synced < self.SYNC_EVERY:
+                    self._flush.wait()
+                if self._closing:
+                    return
+                start, end, generation = self._synced, self._written, self._generation
+            try:
+                _fdatasync(self._fd)
+            except OSError as exc:
+                self._error = self._error or exc
+                return
+            _drop_cached(self._fd, start, end - start)
+            with self._flush:
+                if generation == self._generation:
+                    self._synced = end
 
-def _start_writeback(fd: int, offset: int, length: int) -> None:
-    """Start writing a written range to disk without waiting (Linux: fadvise DONTNEED does that)."""
+
+#: ``fdatasync`` where the OS has it (Linux); ``fsync`` elsewhere (macOS, Windows).
+_fdatasync = getattr(os, "fdatasync", os.fsync)
+
+
+def _drop_cached(fd: int, offset: int, length: int) -> None:
+    """Drop a range that is already on disk from the page cache (a hint; ignored where unsupported)."""
     advise = getattr(os, "posix_fadvise", None)
     if advise is not None:
         with contextlib.suppress(OSError):
