@@ -3,12 +3,13 @@
     python benchmarks/download_throughput.py [--size-gb 2] [--repeat 5] [--tmp /tmp]
 
 A sparse file of ``--size-gb`` GB (decimal) is served by the test suite's loopback Hub (``tests/fixtures/hubserver``)
-in its own process, as an LFS file behind the Hub's 302 to a CDN origin. Each round, in turn:
+in its own process, as an LFS file behind the Hub's 302 to a CDN origin; the origin sends it with ``sendfile`` as a
+real file server does, so the server takes next to no CPU from the clients it is timing. Each round, in turn:
 
 - ``curl -L -o FILE``: the bytes to disk, nothing else;
-- ``advisor.download.job.download``: Rigfit's downloader (Range transfer, sha256 while streaming, fsync, rename), in
-  a fresh process whose modules are imported before the clock starts (as in ``rigfit download``, where resolving
-  the model has imported them already);
+- ``advisor.download.job.download`` (after curl in odd rounds, before it in even ones): Rigfit's downloader (Range
+  transfer, sha256 while streaming, fsync, rename), in a fresh process whose modules are imported before the clock
+  starts (as in ``rigfit download``, where resolving the model has imported them already);
 - Rigfit from memory: Rigfit's write path (blocks, writer, sha256, write-behind, ``fsync``) fed the file's bytes
   from memory instead of a socket: the verified, durable writing alone, with the network taken out;
 - ``curl -L -o FILE && sync FILE``: curl's bytes made durable on disk (Rigfit fsyncs each file before renaming it);
@@ -172,11 +173,13 @@ def main() -> int:
         variants = {"rigfit": []} | ({"rigfit without fsync (diagnostic)": ["--no-fsync"]} if args.diagnose else {})
         times: dict[str, list[float]] = {"curl": [], **{name: [] for name in variants}}
         times |= {"rigfit from memory": [], "curl + fsync": [], "curl + sha256sum": []}
-        for round_no in range(1, args.repeat + 1):
-            # curl and Rigfit back to back, so their ratio compares runs under the same load of the moment.
+
+        def time_curl() -> None:
             times["curl"].append(_timed(["curl", "-sSfL", "-o", str(out), url]))
             out.unlink()
             subprocess.run(["sync"], check=True)  # no dirty pages of the last run slow down the next
+
+        def time_rigfit() -> None:
             for name, extra in variants.items():
                 dest = work / "rigfit"
                 run = subprocess.run(
@@ -190,6 +193,12 @@ def main() -> int:
                 times[name].append(float(run.stdout.strip().splitlines()[-1]))
                 shutil.rmtree(dest)
                 subprocess.run(["sync"], check=True)
+
+        for round_no in range(1, args.repeat + 1):
+            # curl and Rigfit back to back, so their ratio compares runs under the same load of the moment; which
+            # goes first alternates, so neither always inherits the state the other leaves (page cache, writeback).
+            for step in (time_curl, time_rigfit) if round_no % 2 else (time_rigfit, time_curl):
+                step()
             memory = subprocess.run(
                 [sys.executable, __file__, "--from-memory", str(size), str(out)],
                 check=True,

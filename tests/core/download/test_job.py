@@ -120,6 +120,31 @@ def test_cancel_mid_file_then_resume_to_completion(hub: HubServer, repo: HubRepo
     assert result.fetched_bytes == len(data) - len(saved)
 
 
+def test_resume_of_a_file_the_server_sends_from_disk(hub: HubServer, repo: HubRepo, dest: Path, tmp_path: Path) -> None:
+    """The rest of the file comes by the server's ``sendfile`` path (large files), starting at the Range offset."""
+    data = payload(3_000_000, 9)
+    source = tmp_path / "served.gguf"
+    source.write_bytes(data)
+    repo.add_file(FILE, disk_path=source)
+    hub.faults[FILE] = Fault(bytes_per_second=4_000_000)  # throttled: the byte-by-byte path, so it can be cancelled
+    token = CancelToken()
+    request = request_for(dest, repo_file(FILE, data))
+    result = download(
+        request, progress=lambda p: p.file_done >= 700_000 and token.cancel(), cancel=token, retry=FAST_RETRY
+    )
+    assert result.state is DownloadState.CANCELLED
+    kept = _part(dest).stat().st_size
+    assert 0 < kept < len(data)
+
+    hub.faults.pop(FILE)  # no fault: the server sends the rest with sendfile
+    hub.reset_log()
+    result = download(request, retry=FAST_RETRY)
+    assert result.state is DownloadState.DONE
+    assert (dest / FILE).read_bytes() == data
+    assert resolve_gets(hub, FILE) == [f"bytes={kept}-"]
+    assert hub.bytes_sent == len(data) - kept
+
+
 def test_pause_from_another_thread_then_discard(hub: HubServer, repo: HubRepo, dest: Path) -> None:
     data = payload(2_000_000, 5)
     repo.add_file(FILE, data)
