@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QStyle,
     QVBoxLayout,
     QWidget,
 )
@@ -176,8 +177,11 @@ class ClusterPanel(QGroupBox):
         self.dismiss_note_button = QPushButton("&Dismiss")
         self.dismiss_note_button.setAccessibleName("Dismiss the note about the other machines")
         self.dismiss_note_button.clicked.connect(self.clear_note)
+        icon = QLabel()
+        icon.setPixmap(self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning).pixmap(16, 16))
         note_row = QHBoxLayout()
         note_row.setContentsMargins(0, 0, 0, 0)
+        note_row.addWidget(icon, 0, Qt.AlignmentFlag.AlignTop)
         note_row.addWidget(self.note, 1)
         note_row.addWidget(self.dismiss_note_button, 0, Qt.AlignmentFlag.AlignTop)
         self.note_widget = QWidget()
@@ -249,6 +253,7 @@ class ClusterPanel(QGroupBox):
     def _refresh(self) -> None:
         while self.rows.count():
             widget = self.rows.takeAt(0).widget()
+            widget.hide()  # deleteLater waits for the event loop: until then it would still paint
             widget.deleteLater()
         for index, hw in enumerate(self._machines):
             row = QWidget()

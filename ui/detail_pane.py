@@ -238,6 +238,7 @@ class DetailPane(QWidget):
         """A cluster option: one command per machine instead of the single command (the head's is among them)."""
         for view in self.machine_views():
             self.machines_layout.removeWidget(view)
+            view.hide()  # deleteLater waits for the event loop: until then it would still paint
             view.deleteLater()
         for command in commands:
             self.machines_layout.addWidget(MachineCommandView(command))

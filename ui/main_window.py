@@ -66,6 +66,21 @@ def check_machine_request(request: MachineRequest, taken: set[str]) -> None:
         )
 
 
+def dropped_machines_note(failed: list[tuple[MachineRequest, str]]) -> str:
+    """What the user reads when saved machines could not be loaded: which, why, and how to get them back."""
+    if len(failed) == 1:
+        ((request, reason),) = failed
+        return (
+            f"Removed {request.label} from the saved machines: {reason.rstrip('.')}. "
+            "Add it again with Add machine… once the file is back."
+        )
+    reasons = " ".join(f"{request.label}: {reason.rstrip('.')}." for request, reason in failed)
+    return (
+        f"Removed {len(failed)} saved machines whose hardware files could not be read. {reasons} "
+        "Add them again with Add machine… once the files are back."
+    )
+
+
 class MainWindow(QMainWindow):
     """Signals:
     hardware_changed(object): the machine being planned for (after the user's corrections).
@@ -444,12 +459,8 @@ class MainWindow(QMainWindow):
             self._cluster_loading = False
             link = self.settings.ui.cluster_link
             if failed:
-                names = "; ".join(f"{request.label} ({reason.rstrip('.')})" for request, reason in failed)
-                self.cluster.show_note(
-                    f"Removed {len(failed)} saved machine(s) whose hardware file could not be read: {names}. "
-                    "Add it again with Add machine… once the file is back."
-                )
-                self.statusBar().showMessage(f"Removed {len(failed)} saved machine(s): see the note.", 10_000)
+                self.cluster.show_note(dropped_machines_note(failed))
+                self.statusBar().showMessage(dropped_machines_note(failed), 15_000)
             # changed() saves the machines that loaded (dropping the others) and re-plans
             self.cluster.restore(loaded, LinkChoice(link.name, link.gbps, link.latency_ms))
             self._resume_pending_model()
