@@ -68,6 +68,7 @@ class PendingDownload:
     model: str
     quant: str
     download_dir: str
+    companions: tuple[str, ...] = ()  # repo paths of the optional files the user ticked
 
 
 @dataclass(frozen=True)

@@ -42,16 +42,25 @@ class DownloadSpec:
     repo: str | None
     revision: str | None
     quant: str
-    files: tuple[RepoFile, ...]
+    files: tuple[RepoFile, ...]  # the option's shards, then the ticked optional files
     dest: str
+    companions: tuple[str, ...] = ()  # repo paths of the ticked optional files (also in ``files``)
 
     @property
     def total_bytes(self) -> int:
         return sum(f.size_bytes for f in self.files)
 
 
-def spec_for(model: Model, option: OptionPlan, dest: Path | str) -> DownloadSpec:
-    return DownloadSpec(model.id, model.name, model.repo, model.revision, option.quant, option.files, str(dest))
+def spec_for(model: Model, option: OptionPlan, dest: Path | str, companions: tuple[RepoFile, ...] = ()) -> DownloadSpec:
+    """The plan option's files plus the optional files the user ticked, into ``dest``."""
+    files = tuple(option.files) + tuple(companions)
+    paths = tuple(f.path for f in companions)
+    return DownloadSpec(model.id, model.name, model.repo, model.revision, option.quant, files, str(dest), paths)
+
+
+def pending_for(spec: DownloadSpec) -> st.PendingDownload:
+    """What the settings keep of an unfinished download, to offer it again at the next launch."""
+    return st.PendingDownload(spec.model_id, spec.quant, spec.dest, spec.companions)
 
 
 def _job() -> Any:
@@ -266,8 +275,10 @@ class DownloadsPanel(QWidget):
         self._list.insertWidget(self._list.count() - 1, row)
         return row
 
-    def start(self, model: Model, plan: Plan, option: OptionPlan, dest: Path) -> DownloadRow:
-        row = self.add(spec_for(model, option, dest))
+    def start(
+        self, model: Model, plan: Plan, option: OptionPlan, dest: Path, companions: tuple[RepoFile, ...] = ()
+    ) -> DownloadRow:
+        row = self.add(spec_for(model, option, dest, companions))
         row.start()
         return row
 
@@ -295,9 +306,17 @@ class DownloadsPanel(QWidget):
         def resolved(model: Model) -> None:
             line.hide()
             opt = model.option(pending.quant)
+            ticked = tuple(f for f in opt.companions if f.path in pending.companions)
             row = self.add(
                 DownloadSpec(
-                    model.id, model.name, model.repo, model.revision, opt.quant, opt.files, pending.download_dir
+                    model.id,
+                    model.name,
+                    model.repo,
+                    model.revision,
+                    opt.quant,
+                    tuple(opt.files) + ticked,
+                    pending.download_dir,
+                    tuple(f.path for f in ticked),
                 )
             )
             row.start()
@@ -310,11 +329,7 @@ class DownloadsPanel(QWidget):
 
     def remember_pending(self, settings: st.Settings) -> st.Settings:
         """Settings that list every unfinished download, so the next launch can resume it."""
-        unfinished = [
-            st.PendingDownload(r.spec.model_id, r.spec.quant, r.spec.dest)
-            for r in self.rows
-            if r.state in ("downloading", "paused", "failed")
-        ]
+        unfinished = [pending_for(r.spec) for r in self.rows if r.state in ("downloading", "paused", "failed")]
         started = {(r.spec.model_id, r.spec.quant, r.spec.dest) for r in self.rows}
         kept = [p for p in self._pending if (p.model, p.quant, p.download_dir) not in started]
         return settings.with_ui(pending_downloads=tuple(kept + unfinished))

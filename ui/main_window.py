@@ -536,32 +536,27 @@ class MainWindow(QMainWindow):
 
     # --- actions -------------------------------------------------------------------------------------------------
 
-    def download_selected(self) -> QMessageBox | None:
-        """Show exactly what will be written, then download it (the box opens without blocking)."""
+    def download_selected(self):  # -> ui.download_dialog.DownloadDialog | None
+        """Show exactly what will be written (optional files to tick, the folder), then download it.
+
+        The dialog opens without blocking; its free-space check runs on a worker.
+        """
         option = self.selected_option()
         if self.plan is None or option is None or self.model is None:
             return None
-        from advisor.format import file_size
+        from ui.download_dialog import DownloadDialog
 
-        dest = st.download_dir(self.settings)
         model, plan = self.model, self.plan
-        box = QMessageBox(self)
-        box.setIcon(QMessageBox.Icon.Question)
-        box.setWindowTitle("Download")
-        box.setText(f"Download {model.name} {option.quant}: {file_size(option.size_bytes)} into {dest}?")
-        box.setInformativeText("\n".join(f"{file_size(f.size_bytes)}  {f.path}" for f in option.files))
-        start = box.addButton("&Download", QMessageBox.ButtonRole.AcceptRole)
-        box.addButton(QMessageBox.StandardButton.Cancel)
+        dialog = DownloadDialog(model, option, st.download_dir(self.settings), self)
 
-        def clicked(button) -> None:
-            if button is start:
-                self.downloads_dock.show()
-                self.downloads.start(model, plan, option, dest)
+        def accepted() -> None:
+            self.downloads_dock.show()
+            self.downloads.start(model, plan, option, dialog.dest, dialog.chosen_companions())
 
-        box.buttonClicked.connect(clicked)
-        box.open()
-        self._download_box = box
-        return box
+        dialog.accepted.connect(accepted)
+        dialog.open()
+        self._download_box = dialog
+        return dialog
 
     def export_report(self):  # -> ui.report_actions.ExportDialog | None
         from ui.report_actions import export_report

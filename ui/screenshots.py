@@ -133,6 +133,8 @@ def render(out_dir: Path, backend=None) -> list[Path]:  # backend: ui.backend.Ba
     _pump(app, lambda: wizard.button(QWizard.WizardButton.NextButton).isEnabled())
     save(wizard, "wizard-5-risks")
     wizard.next()
+    download_page = wizard.pages[Page.DOWNLOAD]
+    _pump(app, lambda: download_page.space_line.space is not None)
     save(wizard, "wizard-6-download")
     # The last page as it looks once the files are in place (nothing is downloaded for a screenshot).
     wizard.update_state(download_finished=True)
@@ -150,6 +152,18 @@ def render(out_dir: Path, backend=None) -> list[Path]:  # backend: ui.backend.Ba
         window.show_plan(plan, model)
     _pump(app, lambda: True)
     save(window, "main-window")
+
+    # The download dialog of a model whose quants come with an optional vision projector.
+    gemma = backend.resolve("gemma-3-27b-it", None)
+    window.show_plan(backend.plan(gemma, machine, st.plan_options(settings)), gemma)
+    dialog = window.download_selected()
+    if dialog is not None:
+        for box, _file in dialog.companion_boxes[:1]:
+            box.setChecked(True)
+        _pump(app, lambda: dialog.space is not None)
+        dialog.adjustSize()
+        save(dialog, "download-dialog")
+        dialog.reject()
     window.close()
 
     # issue 11: MiniMax M2.7 UD-Q6_K_XL over two 128 GB Strix Halo machines (llama.cpp RPC)

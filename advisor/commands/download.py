@@ -66,6 +66,14 @@ def _handler(args: argparse.Namespace) -> int:
             note = f"  ({file_size(kept)} saved earlier: resumes)"
         print(f"  {target.file.path}  {file_size(target.file.size_bytes)}{note}")
     print(f"Total {file_size(request.total_bytes)}; {file_size(request.total_bytes - kept_total)} to fetch.")
+    if option.companions and not args.include_companions:
+        from advisor.model.companions import companion_kind
+
+        print("Optional files, not included (add --include-companions to fetch them too):")
+        for file in option.companions:
+            kind = companion_kind(file.path)
+            words = f": {kind.title.lower()}. {kind.purpose}" if kind else ""
+            print(f"  {file.path}  {file_size(file.size_bytes)}{words}")
     check_disk_space(request)
     if not args.yes and not _confirm("Download these files? [y/N] "):
         print("Nothing downloaded.")

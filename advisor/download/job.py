@@ -153,18 +153,48 @@ def remaining_bytes(request: DownloadRequest) -> int:
     return sum(t.file.size_bytes - transfer.local_status(t).kept_bytes for t in request.targets())
 
 
+@dataclass(frozen=True)
+class SpaceCheck:
+    """Whether a request's missing bytes fit where they go, with the figures to tell the user."""
+
+    dest_dir: Path
+    remaining_bytes: int  # still to fetch: the set minus complete files and usable partials
+    margin_bytes: int  # kept free beyond the download (for the OS and the partial's sidecars)
+    free_bytes: int
+
+    @property
+    def fits(self) -> bool:
+        return self.remaining_bytes == 0 or self.free_bytes >= self.remaining_bytes + self.margin_bytes
+
+    @property
+    def summary(self) -> str:
+        """One sentence: what is needed and what is free."""
+        if self.remaining_bytes == 0:
+            return f"Every file is already in {self.dest_dir}; it is only checked."
+        return (
+            f"Needs {file_size(self.remaining_bytes)} more (plus {file_size(self.margin_bytes)} to spare); "
+            f"{file_size(self.free_bytes)} is free there."
+        )
+
+
+def space_check(request: DownloadRequest) -> SpaceCheck:
+    """The disk-space figures for ``request`` (reads the destination: run it off the GUI thread)."""
+    remaining = remaining_bytes(request)
+    margin = DISK_MARGIN_BYTES + remaining // 100 if remaining else 0
+    free = free_bytes(request.dest_dir)
+    return SpaceCheck(Path(request.dest_dir), remaining, margin, free)
+
+
 def check_disk_space(request: DownloadRequest) -> None:
     """Refuse to start when the remaining bytes plus a margin do not fit."""
-    remaining = remaining_bytes(request)
-    if remaining == 0:
-        return
-    margin = DISK_MARGIN_BYTES + remaining // 100
-    free = free_bytes(request.dest_dir)
-    if free < remaining + margin:
+    check = space_check(request)
+    if not check.fits:
+        shortfall = check.remaining_bytes + check.margin_bytes - check.free_bytes
         raise DiskFullError(
-            f"Not enough disk space in {request.dest_dir}: the download needs {file_size(remaining)} more "
-            f"(plus {file_size(margin)} to spare), but only {file_size(free)} is free there.",
-            hint=f"Free at least {file_size(remaining + margin - free)} there, or choose another folder.",
+            f"Not enough disk space in {request.dest_dir}: the download needs {file_size(check.remaining_bytes)} "
+            f"more (plus {file_size(check.margin_bytes)} to spare), but only {file_size(check.free_bytes)} is "
+            "free there.",
+            hint=f"Free at least {file_size(shortfall)} there, or choose another folder.",
         )
 
 

@@ -26,7 +26,6 @@ _QUANT_TAG = re.compile(
     r"(?:^|[-_.])(?P<tag>(?:UD-)?(?:I?Q\d(?:_[A-Z0-9]+)*|TQ\d_\d|BF16|F16|FP16|F32|FP32|MXFP4(?:_MOE)?|NVFP4))$",
     re.IGNORECASE,
 )
-_COMPANION = re.compile(r"^(mmproj|imatrix)", re.IGNORECASE)
 
 
 def quant_tag(path: str) -> str | None:
@@ -48,8 +47,10 @@ def _normalise(tag: str) -> str:
 
 
 def is_companion(path: str) -> bool:
-    """Optional side files: vision projectors (``mmproj-*.gguf``), importance matrices."""
-    return _COMPANION.match(PurePosixPath(path).name) is not None
+    """Optional side files (vision projectors, importance matrices): the kinds in ``resources/download``."""
+    from advisor.model.companions import companion_kind
+
+    return companion_kind(path) is not None
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,7 @@ class FakeBackend:
     hardware: Hardware = field(default_factory=two_gpu_machine)
     calls: list[tuple[str, str, object]] = field(default_factory=list)
     gate: threading.Event | None = None  # when set, plan() waits for it (to test stale results)
+    model: Model = field(default_factory=lambda: minimax_model())  # what resolve() returns
 
     def probe(self) -> Hardware:
         self.calls.append(("probe", threading.current_thread().name, None))
@@ -62,7 +63,7 @@ class FakeBackend:
         self.calls.append(("resolve", threading.current_thread().name, name))
         if progress:
             progress(f"Reading {name}")
-        return minimax_model()
+        return self.model
 
     def plan(self, model: Model, hardware: Hardware, options: PlanOptions) -> Plan:
         self.calls.append(("plan", threading.current_thread().name, options))

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QWizard
+from PySide6.QtWidgets import QLabel, QWizard
 
 from advisor import settings as st
+from advisor.format import file_size
 from advisor.model.types import RepoFile
 from advisor.wizard import Page
 from tests.ui.conftest import rig_24gb
@@ -147,6 +148,9 @@ def test_walk_the_whole_wizard_through_a_real_download(hub, qtbot, tmp_path: Pat
     assert wizard.current_page_id() is Page.DOWNLOAD
     page = wizard.pages[Page.DOWNLOAD]
     assert not wizard.button(QWizard.WizardButton.NextButton).isEnabled()
+    qtbot.waitUntil(page.start_button.isEnabled, timeout=10_000)  # once the free space is known (a worker)
+    assert page.space_line.text().startswith(f"Needs {file_size(wizard.state.option.size_bytes)} more")
+    assert not page.optional.isVisibleTo(wizard)  # this repo has no optional files
     page.start_button.click()
     qtbot.waitUntil(lambda: page.row is not None and page.row.last_progress is not None, timeout=10_000)
     qtbot.waitUntil(lambda: wizard.state.download_finished, timeout=60_000)
@@ -179,10 +183,49 @@ def test_main_window_plans_a_hub_repo_and_downloads_it(hub, qtbot, tmp_path: Pat
     qtbot.waitUntil(lambda: window.plan is not None, timeout=30_000)
     assert window.selected_option().quant == "Q8_0"
     assert window.detail.chart.devices()  # the real planner's memory rows are drawn
-    box = window.download_selected()
-    next(b for b in box.buttons() if b.text() == "&Download").click()
+    dialog = window.download_selected()
+    qtbot.waitUntil(lambda: dialog.download_button.isEnabled(), timeout=10_000)  # free space checked on a worker
+    assert dialog.space.fits and dialog.space.remaining_bytes == path.stat().st_size
+    dialog.download_button.click()
     qtbot.waitUntil(lambda: bool(window.downloads.rows) and window.downloads.rows[0].state == "done", timeout=30_000)
     assert (tmp_path / "models" / "Tiny-Main-Q8_0.gguf").read_bytes() == path.read_bytes()
+
+
+def test_a_ticked_vision_projector_is_downloaded_with_the_quant(hub, qtbot, tmp_path: Path) -> None:
+    from ui.main_window import MainWindow
+
+    spec = ggufs.GGUFSpec(arch="llama", name="Tiny Vision", n_layers=2, n_vocab=256, license="apache-2.0")
+    repo = hub.add_repo("org/Tiny-Vision-GGUF", card_data={"license": "apache-2.0"})
+    (tmp_path / "src").mkdir()
+    (model_path,) = ggufs.write_gguf(tmp_path / "src" / "Tiny-Vision-Q8_0.gguf", spec)
+    repo.add_file(model_path.name, disk_path=model_path)
+    projector = bytes(range(256)) * 300
+    repo.add_file("mmproj-Tiny-Vision-f16.gguf", projector)
+    dest = tmp_path / "models"
+    settings = st.Settings().with_ui(first_run_done=True).with_preferences(download_dir=str(dest))
+    window = MainWindow(settings, Backend(probe=rig_24gb))
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.hardware is not None, timeout=10_000)
+    window.picker.repo.setText("org/Tiny-Vision-GGUF")
+    window.picker.use_repo.click()
+    qtbot.waitUntil(lambda: window.plan is not None, timeout=30_000)
+    assert [o.quant for o in window.plan.options] == ["Q8_0"]  # the projector is not offered as a quant
+
+    dialog = window.download_selected()
+    ((box, file),) = dialog.companion_boxes
+    assert file.path == "mmproj-Tiny-Vision-f16.gguf" and not box.isChecked()  # optional: unticked at first
+    assert "Vision projector" in box.text()
+    notes = [label.text() for label in dialog.findChildren(QLabel)]
+    assert any(f"--mmproj {dest / file.path}" in text for text in notes)  # how to use it, with its local path
+    box.setChecked(True)
+    qtbot.waitUntil(lambda: dialog.download_button.isEnabled(), timeout=10_000)
+    assert dialog.space.remaining_bytes == model_path.stat().st_size + len(projector)
+    dialog.download_button.click()
+    qtbot.waitUntil(lambda: bool(window.downloads.rows) and window.downloads.rows[0].state == "done", timeout=30_000)
+    assert (dest / "mmproj-Tiny-Vision-f16.gguf").read_bytes() == projector
+    assert (dest / model_path.name).read_bytes() == model_path.read_bytes()
+    assert window.downloads.rows[0].spec.companions == ("mmproj-Tiny-Vision-f16.gguf",)
 
 
 def test_a_paused_download_resumes_at_the_next_launch(hub, qtbot, tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 import pytest
-from PySide6.QtWidgets import QWizard
+from PySide6.QtWidgets import QLabel, QWizard
 
 from advisor import settings as st
 from advisor.wizard import Page, local_path
@@ -91,6 +91,43 @@ def test_missing_files_lead_to_the_download_page_which_waits(wizard, qtbot) -> N
     assert "4 still to download" in page.summary.text()
     assert not wizard.button(QWizard.WizardButton.NextButton).isEnabled()
     assert page.start_button.isVisible()
+
+
+def test_the_download_page_offers_optional_files_and_another_folder(qtbot, fake, tmp_path) -> None:
+    from dataclasses import replace
+
+    from advisor.model.types import QuantOption, RepoFile
+    from tests.fixtures.plans import minimax_plan
+
+    plan_files = minimax_plan(fake.hardware).option("UD-Q4_K_M").files
+    projector = RepoFile("mmproj-MiniMax-F16.gguf", 900_000_000, None)
+    option = QuantOption("UD-Q4_K_M", plan_files, 140 * 10**9, companions=(projector,))
+    fake.model = replace(fake.model, options=(option,))
+    settings = st.Settings().with_preferences(download_dir=str(tmp_path / "models"), last_model="minimax-m2.7")
+    wizard = SetupWizard(settings, fake.as_backend())
+    qtbot.addWidget(wizard)
+    wizard.show()
+    _to_quant_page(wizard, qtbot)
+    _next(wizard, Page.RISKS)
+    wizard.pages[Page.RISKS].tick.setChecked(True)
+    _next(wizard, Page.DOWNLOAD)
+    page = wizard.pages[Page.DOWNLOAD]
+    ((box, offered),) = page.optional.boxes
+    assert offered == projector and not box.isChecked() and page.optional.isVisible()
+    qtbot.waitUntil(lambda: page.space_line.space is not None, timeout=5000)
+    assert page.space_line.space.remaining_bytes == 140 * 10**9
+    box.setChecked(True)
+    qtbot.waitUntil(lambda: page.space_line.space is not None, timeout=5000)
+    assert page.space_line.space.remaining_bytes == 140 * 10**9 + projector.size_bytes
+
+    other = tmp_path / "elsewhere"
+    chooser = page.choose_folder()
+    chooser.fileSelected.emit(str(other))
+    chooser.close()
+    assert wizard.state.download_dir == str(other) and str(other) in page.folder.text()
+    qtbot.waitUntil(lambda: page.space_line.space is not None, timeout=5000)
+    assert page.space_line.space.dest_dir == other
+    assert any(f"--mmproj {other / projector.path}" in label.text() for label in page.optional.findChildren(QLabel))
 
 
 def test_choosing_another_quant_asks_for_the_licence_tick_again(wizard, qtbot) -> None:

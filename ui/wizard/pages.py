@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QItemSelectionModel, Qt, QUrl
@@ -22,7 +23,8 @@ from PySide6.QtWidgets import (
 
 from advisor import settings as st
 from advisor.format import file_size, verdict_label
-from advisor.model.types import Model
+from advisor.model.companions import companions_for
+from advisor.model.types import Model, RepoFile
 from advisor.plan.types import Plan
 from advisor.wizard import (
     PAGE_TITLES,
@@ -36,7 +38,8 @@ from advisor.wizard import (
 )
 from ui import workers
 from ui.detail_pane import command_box, risk_html, sentence
-from ui.downloads import DownloadRow, spec_for
+from ui.download_dialog import FreeSpaceLine, OptionalFiles, choose_folder
+from ui.downloads import DownloadRow, pending_for, spec_for
 from ui.errors import show_error
 from ui.model_picker import ModelPicker
 from ui.models import Column, OptionsTableModel
@@ -277,42 +280,99 @@ class DownloadPage(WizardPage):
         self.summary = _paragraph("")
         self.files = _paragraph("")
         self.files.setStyleSheet("font-family: monospace")
+        self.optional = OptionalFiles()
+        self.optional.changed.connect(self._check_space)
+        self.folder = _paragraph("")
+        self.change_folder = QPushButton("C&hange folder…")
+        self.change_folder.clicked.connect(self.choose_folder)
+        folder_row = QHBoxLayout()
+        folder_row.addWidget(self.folder, 1)
+        folder_row.addWidget(self.change_folder)
+        self.space_line = FreeSpaceLine()
+        self.space_line.checked.connect(self._space_checked)
         self.start_button = QPushButton("&Start download")
         self.start_button.clicked.connect(self.start)
         self.row_holder = QVBoxLayout()
         self.body.addWidget(self.summary)
         self.body.addWidget(self.files)
+        self.body.addWidget(self.optional)
+        self.body.addLayout(folder_row)
+        self.body.addWidget(self.space_line)
         self.body.addWidget(self.start_button, 0, Qt.AlignmentFlag.AlignLeft)
         self.body.addLayout(self.row_holder)
         self.body.addStretch(1)
         self.row: DownloadRow | None = None
+        self._shown_quant: str | None = None
+        self._folder_dialog = None
 
     def initializePage(self) -> None:
         state = self.setup.state
         option = state.option
+        if self.row is not None and self.row.spec.quant != (option.quant if option else None):
+            self.row.hide()
+            self.row = None
         if option is not None and state.download_dir:
             missing = state.missing_files if state.missing_files is not None else option.files
             self.summary.setText(
                 f"{option.quant}: {len(option.files)} file(s), {file_size(option.size_bytes)} in total; "
-                f"{len(missing)} still to download into {state.download_dir} "
-                "(change the folder in Settings > Preferences)."
+                f"{len(missing)} still to download."
             )
             self.files.setText("\n".join(f"{file_size(f.size_bytes):>9}  {f.path}" for f in option.files))
-        if self.row is not None and self.row.spec.quant != (option.quant if option else None):
-            self.row.hide()
-            self.row = None
-        self.start_button.setVisible(self.row is None)
+            model = self.setup.model
+            if option.quant != self._shown_quant:
+                companions = companions_for(model, option.quant) if model is not None else ()
+                self.optional.set_files(companions, Path(state.download_dir))
+                self._shown_quant = option.quant
+            self._show_folder()
+        choosing = self.row is None
+        for widget in (self.start_button, self.change_folder):
+            widget.setVisible(choosing)
+        self.optional.setEnabled(choosing)
         super().initializePage()
+
+    def choose_folder(self):  # -> QFileDialog
+        start = Path(self.setup.state.download_dir or Path.home())
+        self._folder_dialog = choose_folder(self, start, self.set_folder)
+        return self._folder_dialog
+
+    def set_folder(self, folder: Path) -> None:
+        """Download into ``folder`` instead (this setup only; Settings > Preferences sets the default)."""
+        self.setup.update_state(download_dir=str(folder), missing_files=None)
+        self.optional.set_dest(folder)
+        self._show_folder()
+
+    def _show_folder(self) -> None:
+        self.folder.setText(f"Into: {self.setup.state.download_dir}")
+        self._check_space()
+
+    def _chosen_files(self) -> tuple[RepoFile, ...]:
+        option = self.setup.state.option
+        return (tuple(option.files) if option else ()) + self.optional.chosen()
+
+    def _check_space(self) -> None:
+        model, state = self.setup.model, self.setup.state
+        if model is None or state.option is None or not state.download_dir or self.row is not None:
+            return
+        self.start_button.setEnabled(False)  # until the free space is known
+        self.space_line.check(
+            model.repo or "", model.revision or "main", self._chosen_files(), Path(state.download_dir)
+        )
+
+    def _space_checked(self, fits: bool) -> None:
+        self.start_button.setEnabled(fits and self.row is None)
 
     def start(self) -> None:
         state = self.setup.state
         model = self.setup.model
         if state.option is None or model is None or not state.download_dir:
             return
-        self.row = DownloadRow(spec_for(model, state.option, state.download_dir), self)
+        spec = spec_for(model, state.option, state.download_dir, self.optional.chosen())
+        self.row = DownloadRow(spec, self)
         self.row.state_changed.connect(self._on_row_state)
         self.row_holder.addWidget(self.row)
-        self.start_button.hide()
+        for widget in (self.start_button, self.change_folder):
+            widget.hide()
+        self.optional.setEnabled(False)
         self.row.start()
 
     def _on_row_state(self, row_state: str) -> None:
@@ -328,7 +388,7 @@ class DownloadPage(WizardPage):
         row = self.row
         if row is None or row.state not in ("downloading", "paused", "failed"):
             return settings
-        pending = st.PendingDownload(row.spec.model_id, row.spec.quant, row.spec.dest)
+        pending = pending_for(row.spec)
         others = tuple(p for p in settings.ui.pending_downloads if p != pending)
         return settings.with_ui(pending_downloads=(*others, pending))
 

@@ -60,6 +60,23 @@ def test_download_with_yes_writes_exactly_the_listed_files(
     assert "0 B to fetch" in capsys.readouterr().out
 
 
+def test_optional_files_are_listed_and_fetched_only_when_asked(
+    shards: list[tuple[str, bytes]], hub: HubServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    projector = bytes(range(256)) * 100
+    hub.repos[REPO].add_file("mmproj-Tiny-f16.gguf", projector)
+    dest = tmp_path / "out"
+    assert main(["download", REPO, "Q8_0", "--dest", str(dest), "--yes"]) == 0
+    out = capsys.readouterr().out
+    assert "Optional files, not included (add --include-companions" in out
+    assert "mmproj-Tiny-f16.gguf" in out and "vision projector" in out
+    assert not (dest / "mmproj-Tiny-f16.gguf").exists()
+
+    assert main(["download", REPO, "Q8_0", "--dest", str(dest), "--yes", "--include-companions"]) == 0
+    assert (dest / "mmproj-Tiny-f16.gguf").read_bytes() == projector
+    assert "Optional files" not in capsys.readouterr().out
+
+
 def test_declining_downloads_nothing(
     shards: list[tuple[str, bytes]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, hub: HubServer
 ) -> None:

@@ -18,6 +18,7 @@ import advisor.download.job as job
 from advisor.download import transfer
 from advisor.download.job import CancelToken, DownloadState, discard_partials, download, remaining_bytes
 from advisor.errors import DiskFullError, DownloadError
+from advisor.model.types import RepoFile
 from tests.core.download.helpers import FAST_RETRY, REPO_ID, leftovers, payload, repo_file, request_for, resolve_gets
 from tests.fixtures.hubserver import Fault, HubRepo, HubServer
 
@@ -291,3 +292,20 @@ def test_requests_take_the_plan_option_files_as_listed(tmp_path: Path) -> None:
     )
     planned = OptionPlan(quant="Q4", files=shards, size_bytes=3, verdict=Verdict.CPU, verdict_reason="")
     assert job.DownloadRequest.for_option(REPO_ID, "abc", planned, tmp_path, include_companions=True).files == shards
+
+
+def test_space_check_counts_what_is_missing_against_the_real_free_space(dest: Path) -> None:
+    small = request_for(dest, RepoFile("Q8_0/small-Q8_0.gguf", 1000, None))
+    check = job.space_check(small)
+    assert check.fits and check.remaining_bytes == 1000 and check.free_bytes > 0
+    assert check.summary.startswith("Needs 1.0 kB more")
+
+    huge = request_for(dest, RepoFile("Q8_0/huge-Q8_0.gguf", 10**18, None))  # 1 EB fits on no disk
+    assert not job.space_check(huge).fits
+    with pytest.raises(DiskFullError):
+        job.check_disk_space(huge)
+
+    (dest / "Q8_0").mkdir(parents=True)
+    (dest / "Q8_0" / "small-Q8_0.gguf").write_bytes(b"x" * 1000)  # complete: nothing left to fetch
+    done = job.space_check(small)
+    assert done.fits and done.remaining_bytes == 0 and "already" in done.summary

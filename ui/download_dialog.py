@@ -1,0 +1,222 @@
+"""The last look before a download: exactly which files, the optional ones to tick, the folder, the free space.
+
+Files, sizes and the optional files come from the plan and the model (never from here); the free-space figures
+come from the core's ``space_check`` on a worker, because the folder may sit on a slow or network disk.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from advisor.format import file_size
+from advisor.model.companions import companion_kind, companions_for, usage_text
+from advisor.model.types import Model, RepoFile
+from advisor.plan.types import OptionPlan
+from ui import workers
+
+WARNING_STYLE = "color: #b3261e"
+
+
+def choose_folder(parent: QWidget, start: Path, on_chosen) -> QFileDialog:
+    """A folder chooser that opens without blocking; ``on_chosen(Path)`` runs when the user picks one."""
+    dialog = QFileDialog(parent, "Download into", str(start))
+    dialog.setFileMode(QFileDialog.FileMode.Directory)
+    dialog.setOption(QFileDialog.Option.ShowDirsOnly, True)
+    dialog.fileSelected.connect(lambda path: on_chosen(Path(path)))
+    dialog.open()
+    return dialog
+
+
+class OptionalFiles(QGroupBox):
+    """A tick box per optional file (vision projector ...), unticked, each with what it is for and how to use it.
+
+    Hidden when there is none. ``changed`` fires when a box is ticked or cleared.
+    """
+
+    changed = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Optional files", parent)
+        self.boxes: list[tuple[QCheckBox, RepoFile]] = []
+        self._notes: list[tuple[QLabel, object, RepoFile]] = []
+        QVBoxLayout(self)
+        self.setVisible(False)
+
+    def set_files(self, files: tuple[RepoFile, ...], dest: Path) -> None:
+        layout = self.layout()
+        while layout.count():
+            item = layout.takeAt(0)
+            if item.widget() is not None:
+                item.widget().deleteLater()
+        self.boxes, self._notes = [], []
+        for file in files:
+            kind = companion_kind(file.path)
+            box = QCheckBox(f"{kind.title if kind else 'Optional file'}: {file.path} ({file_size(file.size_bytes)})")
+            box.toggled.connect(lambda _checked: self.changed.emit())
+            layout.addWidget(box)
+            self.boxes.append((box, file))
+            if kind is not None:
+                note = QLabel()
+                note.setWordWrap(True)
+                note.setContentsMargins(24, 0, 0, 4)
+                layout.addWidget(note)
+                self._notes.append((note, kind, file))
+        self.set_dest(dest)
+        self.setVisible(bool(self.boxes))
+
+    def set_dest(self, dest: Path) -> None:
+        """The usage notes name each file where it will be."""
+        for note, kind, file in self._notes:
+            note.setText(f"{kind.purpose} {usage_text(kind, str(Path(dest) / file.path))}")
+
+    def chosen(self) -> tuple[RepoFile, ...]:
+        return tuple(file for box, file in self.boxes if box.isChecked())
+
+
+class FreeSpaceLine(QLabel):
+    """What a file set still needs against what is free in its folder, from the core's ``space_check`` on a worker.
+
+    ``checked(bool)`` reports whether it fits (True too when the check itself failed: the download checks again
+    and says why). Only the answer to the newest request is shown.
+    """
+
+    checked = Signal(bool)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWordWrap(True)
+        self.space = None  # the latest advisor.download.job.SpaceCheck
+        self._generation = 0
+
+    def check(self, repo_id: str, revision: str, files: tuple[RepoFile, ...], dest: Path) -> None:
+        import advisor.download.job as job
+
+        self._generation += 1
+        generation = self._generation
+        self.space = None
+        self.setStyleSheet("")
+        self.setText("Checking the free space there…")
+        request = job.DownloadRequest(repo_id, revision, files, Path(dest))
+
+        def done(check) -> None:
+            if generation == self._generation:
+                self._show(check)
+
+        def failed(exc: BaseException) -> None:
+            if generation == self._generation:
+                self.setText(f"Could not check the free space there: {exc}")
+                self.checked.emit(True)
+
+        workers.run_task(lambda _ctx: job.space_check(request), on_done=done, on_error=failed, name="free space")
+
+    def _show(self, check) -> None:
+        self.space = check
+        if check.fits:
+            self.setStyleSheet("")
+            self.setText(check.summary)
+        else:
+            shortfall = check.remaining_bytes + check.margin_bytes - check.free_bytes
+            self.setStyleSheet(WARNING_STYLE)
+            self.setText(
+                f"{check.summary} It does not fit: free {file_size(shortfall)} there or choose another folder."
+            )
+        self.checked.emit(check.fits)
+
+
+class DownloadDialog(QDialog):
+    """Opens without blocking (``open()``); on Download, read ``dest`` and ``chosen_companions()``."""
+
+    def __init__(self, model: Model, option: OptionPlan, dest: Path, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Download")
+        self.model, self.option, self.dest = model, option, Path(dest)
+
+        heading = QLabel(f"<b>{model.name} · {option.quant}</b>")
+        files = QLabel("\n".join(f"{file_size(f.size_bytes):>9}  {f.path}" for f in option.files))
+        files.setStyleSheet("font-family: monospace")
+        files.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        self.optional = OptionalFiles()
+        self.optional.set_files(companions_for(model, option.quant), self.dest)
+        self.optional.changed.connect(self._selection_changed)
+
+        self.folder = QLabel()
+        self.folder.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.folder.setWordWrap(True)
+        self.change_folder = QPushButton("C&hange…")
+        self.change_folder.clicked.connect(self.choose_folder)
+        folder_row = QHBoxLayout()
+        folder_row.addWidget(QLabel("Into:"))
+        folder_row.addWidget(self.folder, 1)
+        folder_row.addWidget(self.change_folder)
+
+        self.total = QLabel()
+        self.space_line = FreeSpaceLine()
+        self.space_line.checked.connect(lambda fits: self.download_button.setEnabled(fits))
+
+        self.buttons = QDialogButtonBox()
+        self.download_button = self.buttons.addButton("&Download", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(heading)
+        layout.addWidget(files)
+        layout.addWidget(self.optional)
+        layout.addLayout(folder_row)
+        layout.addWidget(self.total)
+        layout.addWidget(self.space_line)
+        layout.addWidget(self.buttons)
+        self.setMinimumWidth(560)
+        self._folder_dialog: QFileDialog | None = None
+        self._selection_changed()
+
+    # --- what the caller reads ------------------------------------------------------------------------------
+
+    @property
+    def companion_boxes(self) -> list[tuple[QCheckBox, RepoFile]]:
+        return self.optional.boxes
+
+    @property
+    def space(self):  # -> advisor.download.job.SpaceCheck | None
+        return self.space_line.space
+
+    def chosen_companions(self) -> tuple[RepoFile, ...]:
+        return self.optional.chosen()
+
+    def files(self) -> tuple[RepoFile, ...]:
+        """Every file the download will write: the option's shards, then the ticked optional files."""
+        return tuple(self.option.files) + self.chosen_companions()
+
+    # --- folder and space -----------------------------------------------------------------------------------
+
+    def choose_folder(self) -> QFileDialog:
+        self._folder_dialog = choose_folder(self, self.dest, self.set_dest)
+        return self._folder_dialog
+
+    def set_dest(self, dest: Path) -> None:
+        self.dest = Path(dest)
+        self.optional.set_dest(self.dest)
+        self._selection_changed()
+
+    def _selection_changed(self, *_: object) -> None:
+        files = self.files()
+        self.folder.setText(str(self.dest))
+        self.total.setText(f"{file_size(sum(f.size_bytes for f in files))} in {len(files)} file(s).")
+        self.download_button.setEnabled(False)  # until the free space is known
+        self.space_line.check(self.model.repo or "", self.model.revision or "main", files, self.dest)
