@@ -172,9 +172,10 @@ class ClusterPanel(QGroupBox):
         # a message about the saved machines (e.g. a file that is gone): shown until the user dismisses it
         self.note = QLabel()
         self.note.setWordWrap(True)
+        self.note.setTextFormat(Qt.TextFormat.PlainText)  # it quotes file paths, which may contain '<'
         self.note.setAccessibleName("Note about the other machines")
         self.note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.dismiss_note_button = QPushButton("&Dismiss")
+        self.dismiss_note_button = QPushButton("Dismiss")
         self.dismiss_note_button.setAccessibleName("Dismiss the note about the other machines")
         self.dismiss_note_button.clicked.connect(self.clear_note)
         icon = QLabel()
