@@ -36,7 +36,11 @@ HEADERS = {
 HEADER_TIPS = {
     Column.SIZE: "Total size of the files to download",
     Column.SPEED: "Estimated tokens per second while writing an answer, as a low–high range",
-    Column.MAX_CONTEXT: "The longest context that fits in memory with the KV cache type from Settings",
+    Column.MAX_CONTEXT: (
+        "The longest context that fits in memory with the KV cache type from Settings, keeping this option's "
+        "placement (its -ngl and --n-cpu-moe). A longer context set with the slider is planned afresh and may "
+        "move more of the model to RAM."
+    ),
     Column.RISK: "The most serious thing that could go wrong with this option",
 }
 
