@@ -50,6 +50,8 @@ class WizardState:
     download_dir: str | None = None
     #: Files of the chosen option still missing from ``download_dir`` (None: not checked yet).
     missing_files: tuple[RepoFile, ...] | None = None
+    #: The download was started here; it may go on in the main window after the wizard closes.
+    download_started: bool = False
     download_finished: bool = False
 
     def update(self, **changes: Any) -> WizardState:
@@ -59,7 +61,9 @@ class WizardState:
             keep = state.quant if state.plan is not None and _has_option(state.plan, state.quant) else None
             state = replace(state, quant=keep or (state.plan.recommended if state.plan else None))
         if ("quant" in changes or "plan" in changes) and (state.quant, state.plan) != (self.quant, self.plan):
-            state = replace(state, licence_acknowledged=False, missing_files=None, download_finished=False)
+            state = replace(
+                state, licence_acknowledged=False, missing_files=None, download_started=False, download_finished=False
+            )
         return state
 
     @property
@@ -122,8 +126,9 @@ def blocker(page: Page, state: WizardState) -> str | None:
     if page is Page.RISKS and needs_licence_acknowledgement(state.plan) and not state.licence_acknowledged:
         name = state.plan.model.name if state.plan else "this model"
         return f"Tick the box to confirm you will use {name} only as its licence allows (no commercial use)."
-    if page is Page.DOWNLOAD and not state.download_finished and not files_already_present(state):
-        return "Start the download and wait for it to finish (you can pause it and continue later)."
+    started = state.download_started or state.download_finished
+    if page is Page.DOWNLOAD and not (started or files_already_present(state)):
+        return "Start the download to continue: it goes on in the main window while you finish here."
     return None
 
 

@@ -275,6 +275,19 @@ class DownloadsPanel(QWidget):
         self._list.insertWidget(self._list.count() - 1, row)
         return row
 
+    def adopt(self, row: DownloadRow) -> DownloadRow:
+        """Keep a download another window started (the wizard's), running or paused, as one of this panel's rows."""
+        key = (row.spec.model_id, row.spec.quant, row.spec.dest)
+        for existing in self.rows:
+            if (existing.spec.model_id, existing.spec.quant, existing.spec.dest) == key:
+                return existing
+        row.setParent(self)
+        self.rows.append(row)
+        self.empty.hide()
+        self._list.insertWidget(self._list.count() - 1, row)
+        row.show()
+        return row
+
     def start(
         self, model: Model, plan: Plan, option: OptionPlan, dest: Path, companions: tuple[RepoFile, ...] = ()
     ) -> DownloadRow:

@@ -611,6 +611,13 @@ class MainWindow(QMainWindow):
 
     def _on_wizard_done(self, settings: st.Settings, hardware: Hardware | None, model: Model | None, plan) -> None:
         self._update_settings(settings)
+        from advisor.wizard import Page
+
+        wizard = getattr(self, "wizard", None)
+        row = wizard.pages[Page.DOWNLOAD].hand_over() if wizard is not None else None
+        if row is not None:  # a download started in the wizard goes on here
+            self.downloads.adopt(row)
+            self.downloads_dock.show()
         if hardware is not None:
             self.probed = hardware
             self.hardware = st.apply_overrides(hardware, settings.preferences.overrides)

@@ -86,6 +86,9 @@ def test_download_can_be_skipped_when_files_exist(tmp_path) -> None:
     state = state.update(missing_files=missing_files(option, tmp_path))
     assert next_page(Page.RISKS, state) is Page.DOWNLOAD
     assert not can_continue(Page.DOWNLOAD, state)
+    started = state.update(download_started=True)
+    assert can_continue(Page.DOWNLOAD, started)  # the download goes on in the main window
+    assert not started.update(quant="BF16").download_started  # another choice: its own download
     last = option.files[-1]
     with open(local_path(tmp_path, last), "wb") as fh:
         fh.truncate(last.size_bytes)

@@ -164,6 +164,56 @@ def test_walk_the_whole_wizard_through_a_real_download(hub, qtbot, tmp_path: Pat
     assert str(final) in option.llama_cpp_command
 
 
+def test_a_download_started_in_the_wizard_goes_on_in_the_main_window(hub, qtbot, tmp_path: Path) -> None:
+    from ui.main_window import MainWindow
+
+    spec = ggufs.GGUFSpec(
+        arch="llama", name="Tiny Handover", n_layers=2, n_embd=128, n_ff=512, n_vocab=256, license="apache-2.0"
+    )
+    repo = hub.add_repo("org/Tiny-Handover-GGUF", card_data={"license": "apache-2.0"})
+    (tmp_path / "src").mkdir()
+    (path,) = ggufs.write_gguf(tmp_path / "src" / "Tiny-Handover-Q8_0.gguf", spec)
+    entry = repo.add_file(path.name, disk_path=path)
+    hub.faults[entry.path] = Fault(bytes_per_second=400_000)  # still running when the wizard closes
+    dest = tmp_path / "models"
+    settings = st.Settings().with_ui(first_run_done=True).with_preferences(download_dir=str(dest))
+    window = MainWindow(settings, Backend(probe=rig_24gb), probe_on_show=False, save_settings=False)
+    qtbot.addWidget(window)
+    window.show()
+    wizard = window.open_wizard()
+    wizard.next()
+    qtbot.waitUntil(lambda: wizard.state.hardware is not None, timeout=10_000)
+    wizard.next()
+    picker = wizard.pages[Page.MODEL].picker
+    picker.repo.setText("org/Tiny-Handover-GGUF")
+    picker.use_repo.click()
+    qtbot.waitUntil(lambda: wizard.state.plan is not None, timeout=30_000)
+    wizard.next()
+    wizard.next()
+    if wizard.pages[Page.RISKS].tick.isVisibleTo(wizard):
+        wizard.pages[Page.RISKS].tick.setChecked(True)
+    wizard.next()
+    page = wizard.pages[Page.DOWNLOAD]
+    assert wizard.current_page_id() is Page.DOWNLOAD
+    assert not wizard.button(QWizard.WizardButton.NextButton).isEnabled()
+    qtbot.waitUntil(page.start_button.isEnabled, timeout=10_000)
+    page.start_button.click()
+    assert wizard.button(QWizard.WizardButton.NextButton).isEnabled()  # no need to wait for the whole file
+    row = page.row
+    qtbot.waitUntil(lambda: row.last_progress is not None and row.last_progress.done > 0, timeout=10_000)
+    wizard.next()
+    assert wizard.current_page_id() is Page.DONE
+    assert "is downloading into" in wizard.pages[Page.DONE].intro.text()
+    assert row.state == "downloading"
+    wizard.button(QWizard.WizardButton.FinishButton).click()
+
+    assert window.downloads.rows == [row] and row.parent() is not None and row.window() is window
+    assert window.downloads_dock.isVisible()
+    hub.faults.pop(entry.path)  # the rest comes at full speed (a new connection only after a drop; keep waiting)
+    qtbot.waitUntil(lambda: row.state == "done", timeout=60_000)
+    assert (dest / path.name).read_bytes() == path.read_bytes()
+
+
 def test_main_window_plans_a_hub_repo_and_downloads_it(hub, qtbot, tmp_path: Path) -> None:
     from ui.main_window import MainWindow
 

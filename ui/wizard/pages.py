@@ -30,6 +30,7 @@ from advisor.wizard import (
     PAGE_TITLES,
     Page,
     blocker,
+    files_already_present,
     licence_summary,
     needs_licence_acknowledgement,
     recommendation_sentence,
@@ -382,12 +383,28 @@ class DownloadPage(WizardPage):
         for widget in (self.start_button, self.change_folder):
             widget.hide()
         self.optional.setEnabled(False)
+        self.setup.update_state(download_started=True)
         self.row.start()
 
     def _on_row_state(self, row_state: str) -> None:
         if row_state == "done":
             self.setup.update_state(download_finished=True)
+        elif row_state == "cancelled":
+            self.setup.update_state(download_started=False)  # given up: Next waits for a new start
+        elif row_state == "downloading" and not self.setup.state.download_started:
+            self.setup.update_state(download_started=True)  # started again from the row's own button
         self.refresh_blocker()
+
+    def hand_over(self) -> DownloadRow | None:
+        """The download still under way (or paused), detached from this page for the main window to keep."""
+        row = self.row
+        if row is None or row.state not in ("downloading", "paused", "failed"):
+            return None
+        row.state_changed.disconnect(self._on_row_state)
+        self.row_holder.removeWidget(row)
+        row.setParent(None)
+        self.row = None
+        return row
 
     def pause(self) -> None:
         if self.row is not None and self.row.state == "downloading" and self.row.token is not None:
@@ -434,11 +451,17 @@ class DonePage(WizardPage):
         self.setFinalPage(True)
 
     def initializePage(self) -> None:
-        option = self.setup.state.option
+        state = self.setup.state
+        option = state.option
         if option is not None:
-            self.intro.setText(
-                f"{self.setup.state.plan.model.name} · {option.quant} is in {self.setup.state.download_dir}."
-            )
+            name = f"{state.plan.model.name} · {option.quant}"
+            if state.download_finished or files_already_present(state):
+                self.intro.setText(f"{name} is in {state.download_dir}.")
+            else:
+                self.intro.setText(
+                    f"{name} is downloading into {state.download_dir}. It goes on in the main window's Downloads "
+                    "panel after you press Finish; run the command below once it is done."
+                )
             self.command.setPlainText(option.llama_cpp_command)
         super().initializePage()
 
