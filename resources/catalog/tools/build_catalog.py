@@ -375,6 +375,8 @@ def quant(
     stem: str,
     source: str,
     sizes_gb: list[float] | None = None,
+    sizes_bytes: list[int] | None = None,
+    files_basis: str | None = None,
     total_bytes: int | None = None,
     total_basis: str | None = None,
     n_shards: int | None = None,
@@ -392,7 +394,22 @@ def quant(
     header = header_estimate(a)
     predicted = header + by["token_embd"] + by["output"] + by["dense"] + by["expert"]
     notes = []
-    if sizes_gb is not None:
+    if sizes_bytes is not None:
+        # exact per-file byte counts (a file listing, a download manifest): no rounding, no even split
+        sizes = list(sizes_bytes)
+        size = sum(sizes)
+        files = [
+            {
+                "path": p,
+                "size_bytes": s,
+                "sha256": (sha256 or [None] * len(sizes))[k],
+                "source": source,
+                "basis": files_basis or "published: exact size in bytes",
+            }
+            for k, (p, s) in enumerate(zip(shard_paths(folder, stem, len(sizes)), sizes, strict=True))
+        ]
+        size_basis = total_basis or "published per-file exact byte sizes summed"
+    elif sizes_gb is not None:
         sizes = [gb(s) for s in sizes_gb]
         size = sum(sizes)
         files = [
@@ -433,7 +450,7 @@ def quant(
         ]
     residual = size - predicted
     dev = residual / size * 100
-    if sizes_gb is not None or total_bytes is not None:
+    if sizes_bytes is not None or sizes_gb is not None or total_bytes is not None:
         # scale dense and expert to absorb the difference between recipe and real file
         scalable = by["dense"] + by["expert"]
         target = size - header - by["token_embd"] - by["output"]
@@ -582,8 +599,9 @@ def lic(card: str | None, name: str | None, base: str | None, source: str, **ext
     return d
 
 
-def minimax() -> dict:
-    a = Arch(
+def minimax_arch() -> Arch:
+    """MiniMax M2.x as llama.cpp writes it (values from the GGUF header in tech-facts s.1)."""
+    return Arch(
         "minimax-m2",
         62,
         196608,
@@ -600,6 +618,21 @@ def minimax() -> dict:
         exp_probs_b=True,
         rope_dim=64,
     )
+
+
+# Observed unsloth recipe of MiniMax-M2.7-UD-IQ2_XXS (llama.cpp load log: f32 373, q5_K 248, q4_K 2,
+# iq2_xxs 124, iq2_s 62); the tensor-to-type assignment is inferred from those counts.
+MINIMAX_UD_IQ2_XXS_RECIPE = {
+    "token_embd": "q4_K",
+    "output": "q4_K",
+    "dense": "q5_K",
+    "exps_gate_up": "iq2_xxs",
+    "exps_down": "iq2_s",
+}
+
+
+def minimax() -> dict:
+    a = minimax_arch()
     repo = "unsloth/MiniMax-M2.7-GGUF"
     src_issue = (
         f"{HF}/{repo} - sizes as quoted in issue 3 of this project and {TECH} section 1 (unsloth M2.7 quant list)"
@@ -609,6 +642,23 @@ def minimax() -> dict:
         "mirror https://fast.hugflare.com/Goldkoron/MiniMax-M2.7/blob/main/README.md)"
     )
     params = 228_690_000_000  # llama.cpp 'model params = 228.69 B'
+    ivy = "https://github.com/arahe-dev/ivy/blob/6de91a57a56442eb3ce2529efd29133f358c7ff1/minimax_probe"
+    src_iq2_xxs = (
+        f"{ivy}/MINIMAX_PROBE_REPORT.md (a user's probe of the unsloth/MiniMax-M2.7-GGUF UD-IQ2_XXS files, "
+        "2026-04-25: 'Observed shard sizes' 8,237,824 / 49,754,838,912 / 15,618,537,024 bytes) and "
+        f"{ivy}/cpu_server_stderr.txt (llama.cpp b8920 load log of the same files: quantized_by Unsloth, "
+        "file type IQ2_XXS, split.count 3, 'file size = 60.88 GiB (2.29 BPW)', tensor types f32 373, q4_K 2, "
+        "q5_K 248, iq2_xxs 124, iq2_s 62)"
+    )
+    src_iq4_xs = (
+        "https://modelscope.cn/models/unsloth/MiniMax-M2.7-GGUF (ModelScope mirror of the Hub repo, folder "
+        "UD-IQ4_XS): exact shard sizes 8237824 / 49638761280 / 49598675552 / 9168106656 bytes, the "
+        "'expected_size' list of a public download script (dl_ms_enhanced.sh, a GitHub file found by exact-"
+        "string search in the stored code index, which does not name its repository); the same four files "
+        "show as 7.9M / 47G / 47G / 8.6G in `ls -lh` in https://github.com/my-other-github-account/"
+        "minimax-m27-dflash-end-to-end-DRAFT/blob/aaa9b3749a1e0106d797952e3b3f24ebd38f2dec/artifacts/"
+        "manifest_hashes.txt (downloaded Apr 28, 2026)"
+    )
 
     def from_bpw(bpw: float) -> int:
         return round(params * bpw / 8)
@@ -689,6 +739,27 @@ def minimax() -> dict:
         ),
         quant(
             a,
+            "UD-IQ2_XXS",
+            folder="UD-IQ2_XXS",
+            stem="MiniMax-M2.7-UD-IQ2_XXS",
+            source=src_iq2_xxs,
+            sizes_bytes=[8_237_824, 49_754_838_912, 15_618_537_024],
+            files_basis="published: exact size in bytes as observed on disk after download (probe report); "
+            "shard 1 holds only the GGUF metadata",
+            total_basis="published: sum of the three exact shard sizes observed on disk (probe report, "
+            "2026-04-25); llama.cpp's 'file size = 60.88 GiB' in the load log of the same files agrees "
+            "(tensor bytes only)",
+            recipe=MINIMAX_UD_IQ2_XXS_RECIPE,
+            recipe_basis="observed tensor counts in the load log: f32 373, q5_K 248 (4 attention tensors x 62), "
+            "q4_K 2 (token_embd + output), iq2_xxs 124 (ffn_gate/up_exps), iq2_s 62 (ffn_down_exps); which "
+            "tensor has which type is inferred from those counts",
+            observed_types=["f32", "iq2_s", "iq2_xxs", "q4_k", "q5_k"],
+            observed_expert_types=["iq2_s", "iq2_xxs"],
+            types_source="observed: llama.cpp load log of the file (f32 373, q4_K 2, q5_K 248, iq2_xxs 124, "
+            f"iq2_s 62), {ivy}/cpu_server_stderr.txt",
+        ),
+        quant(
+            a,
             "UD-IQ2_M",
             folder="UD-IQ2_M",
             stem="MiniMax-M2.7-UD-IQ2_M",
@@ -752,12 +823,13 @@ def minimax() -> dict:
             "UD-IQ4_XS",
             folder="UD-IQ4_XS",
             stem="MiniMax-M2.7-UD-IQ4_XS",
-            source=gold,
-            total_bytes=from_bpw(3.79),
-            total_basis="derived: 3.79 BPW (Goldkoron README) x 228.69e9 / 8; agrees "
-            "with unsloth's 'Dynamic 4-bit ... 457GB -> 108GB' (tech-facts s.1)",
-            n_shards=4,
-            shard_basis="4 shards (tech-facts s.1 'UD-IQ4_XS (4)')",
+            source=src_iq4_xs,
+            sizes_bytes=[8_237_824, 49_638_761_280, 49_598_675_552, 9_168_106_656],
+            files_basis="published: exact size in bytes (download manifest of the ModelScope mirror); shard 1 "
+            "holds only the GGUF metadata",
+            total_basis=f"published: sum of the four exact shard sizes = {108_413_781_312 / GB:.2f} GB; replaces "
+            f"the earlier estimate 3.79 BPW (Goldkoron README) x 228.69e9 / 8 = {from_bpw(3.79) / GB:.2f} GB "
+            "(+0.07%); agrees with unsloth's 'Dynamic 4-bit ... 457GB -> 108GB' (tech-facts s.1)",
             recipe=ud["UD-IQ4_XS"],
             recipe_basis=assumed,
         ),
@@ -793,10 +865,13 @@ def minimax() -> dict:
             "Q8_0",
             folder="Q8_0",
             stem="MiniMax-M2.7-Q8_0",
-            source=f"{HF}/{repo} (Q8_0 folder listed in tech-facts s.1); size computed",
+            source=f"{HF}/{repo} (Q8_0 folder listed in tech-facts s.1); size computed; shard names as "
+            f"{HF}/{repo}/blob/main/Q8_0/MiniMax-M2.7-Q8_0-00001-of-00006.gguf, the path several independent "
+            "public GitHub configs load (found by exact-string search in the stored code index)",
             ftype="Q8_0",
-            n_shards=5,
-            shard_basis="5 shards = ceil(size / 50 GB)",
+            n_shards=6,
+            shard_basis="6 shards, as the public configs name the first shard '...-00001-of-00006.gguf' "
+            "(not checked against the live repo)",
         ),
         quant(
             a,
@@ -841,7 +916,12 @@ def minimax() -> dict:
             "size_label": "256x4.9B",
             "params_check": "llama.cpp prints model params = 228.69 B (tech-facts s.1)",
         },
-        notes=["Quant repos label the licence modified-mit; the base model's LICENSE is non-commercial."],
+        notes=[
+            "Quant repos label the licence modified-mit; the base model's LICENSE is non-commercial.",
+            "unsloth's M2.7 uploads put only the GGUF metadata (8,237,824 bytes) in shard 1 (observed for "
+            "UD-IQ2_XXS and UD-IQ4_XS); where a quant's shard sizes are an even split of its total, the "
+            "per-shard figures are not the real ones, only their sum is.",
+        ],
     )
 
 
