@@ -93,6 +93,58 @@ def test_iq2_xxs_carries_its_observed_types_and_sorts_by_size() -> None:
     assert raw["tensor_types_basis"].startswith("observed:")
 
 
+# The Hub's display sizes (decimal GB, 3 significant digits) at unsloth/MiniMax-M2.7-GGUF@04ab68de.
+DISPLAY_GB = {
+    "UD-IQ1_M": 60.7,
+    "UD-IQ2_M": 70.1,
+    "UD-Q2_K_XL": 75.3,
+    "UD-IQ3_XXS": 80.1,
+    "UD-Q3_K_S": 93.6,
+    "UD-Q3_K_M": 101,
+    "UD-Q3_K_XL": 102,
+    "UD-IQ4_NL": 111,
+    "UD-Q4_K_S": 131,
+    "MXFP4_MOE": 136,
+    "UD-Q4_K_M": 140,
+    "UD-Q4_K_XL": 141,
+    "UD-Q5_K_S": 159,
+    "UD-Q5_K_M": 169,
+    "UD-Q5_K_XL": 169,
+    "UD-Q6_K": 188,
+    "UD-Q6_K_XL": 207,
+    "Q8_0": 243,
+    "UD-Q8_K_XL": 247,
+    "BF16": 457,
+}
+# Shard counts a source names (a file list, a config loading shard 1); the others follow the layout rule.
+NAMED_SHARD_COUNTS = {"UD-Q2_K_XL": 3, "UD-IQ3_XXS": 3, "UD-Q4_K_M": 4, "UD-Q4_K_XL": 4, "UD-Q5_K_XL": 5}
+
+
+@pytest.mark.parametrize("quant", sorted(DISPLAY_GB))
+def test_display_sizes_become_the_quant_totals(quant: str) -> None:
+    option = load_catalog_model("minimax-m2.7").option(quant)
+    assert option.size_bytes == round(DISPLAY_GB[quant] * 10**9)
+    assert _raw_quants()[quant]["size_basis"].startswith("published:")
+
+
+@pytest.mark.parametrize("quant", sorted(set(DISPLAY_GB) - {"BF16", "UD-Q6_K_XL"}))
+def test_shards_follow_the_observed_layout(quant: str) -> None:
+    """A metadata-only shard 1, then shards of at most 50 GB, as many as that takes (BF16 is split otherwise)."""
+    files = load_catalog_model("minimax-m2.7").option(quant).files
+    assert files[0].size_bytes == METADATA_SHARD
+    assert all(f.size_bytes <= 50 * 10**9 for f in files[1:])
+    data = sum(f.size_bytes for f in files[1:])
+    assert len(files) - 1 == -(-data // (50 * 10**9))  # no more shards than 50 GB pieces need
+    if quant in NAMED_SHARD_COUNTS:
+        assert len(files) == NAMED_SHARD_COUNTS[quant]
+
+
+def test_q6_k_xl_keeps_the_shown_shard_sizes() -> None:
+    sizes = [f.size_bytes for f in load_catalog_model("minimax-m2.7").option("UD-Q6_K_XL").files]
+    assert sizes[:5] == [8_240_000, 49_000_000_000, 49_700_000_000, 49_700_000_000, 49_700_000_000]
+    assert sum(sizes) == 207_000_000_000 and 0 < sizes[5] < 50 * 10**9
+
+
 def test_q8_0_is_split_in_six_shards() -> None:
     option = load_catalog_model("minimax-m2.7").option("Q8_0")
     assert [f.path for f in option.files] == [f"Q8_0/MiniMax-M2.7-Q8_0-{k:05d}-of-00006.gguf" for k in range(1, 7)]
