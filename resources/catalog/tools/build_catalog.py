@@ -446,7 +446,7 @@ def quant(
             rest = size - first_shard_bytes
             per = rest // (n - 1)
             sizes = [first_shard_bytes] + [per] * (n - 2) + [rest - per * (n - 2)]
-            even = "; shard 1 holds only the GGUF metadata, the rest of the total is split evenly over the others"
+            even = f"; shard 1 taken as {first_shard_bytes:,} B, the rest of the total split evenly over the others"
         else:
             per = size // n
             sizes = [per] * (n - 1) + [size - per * (n - 1)]
@@ -1026,8 +1026,9 @@ def minimax() -> dict:
         notes=[
             "Quant repos label the licence modified-mit; the base model's LICENSE is non-commercial.",
             "unsloth's M2.7 uploads put only the GGUF metadata (8,237,824 bytes) in shard 1 (observed for "
-            "UD-IQ2_XXS and UD-IQ4_XS); where a quant's shard sizes are an even split of its total, the "
-            "per-shard figures are not the real ones, only their sum is.",
+            "UD-IQ2_XXS and UD-IQ4_XS) and cut the rest into shards of at most 50 GB. Where a quant's own file "
+            "list was not found, its shards follow that layout with the rest of its published total split "
+            "evenly: the per-shard figures are estimates, only the total is published.",
         ],
     )
 
