@@ -72,8 +72,18 @@ def speed_range(r: SpeedRange | None, unit: str = "tok/s") -> str:
 
 
 def context_tokens(n: int | None) -> str:
+    """Context lengths in whole K tokens (1K = 1,024), rounded down: '34K' for 34,816 and for 35,800 alike.
+
+    Always the same shape, so a column of them compares at a glance; never rounded up, because a context shown
+    as fitting must fit. Below 1K the exact count. The exact figure is ``context_tokens_exact``.
+    """
     if not n:
         return "—"
-    if n >= 1024 and n % 1024 == 0:
-        return f"{n // 1024}K"
-    return f"{n:,}"
+    if n < 1024:
+        return str(n)
+    return f"{n // 1024}K"
+
+
+def context_tokens_exact(n: int | None) -> str:
+    """'34,816 tokens': for tooltips and wherever the precise length matters."""
+    return f"{n:,} tokens" if n else "—"

@@ -72,11 +72,31 @@ class PendingDownload:
 
 
 @dataclass(frozen=True)
+class SavedMachine:
+    """Another machine of the RPC cluster: its hardware file, read again at each launch, and the user's names."""
+
+    path: str
+    label: str
+    address: str | None = None
+
+
+@dataclass(frozen=True)
+class SavedLink:
+    """The cluster's link: a preset from ``resources/specs/network.toml`` (None: its default) and measured figures."""
+
+    name: str | None = None
+    gbps: float | None = None
+    latency_ms: float | None = None
+
+
+@dataclass(frozen=True)
 class UiState:
     first_run_done: bool = False
     window_geometry: str | None = None  # QMainWindow.saveGeometry() bytes, base64
     window_state: str | None = None  # QMainWindow.saveState() bytes, base64
     pending_downloads: tuple[PendingDownload, ...] = ()
+    cluster_machines: tuple[SavedMachine, ...] = ()  # "Add machine…" in the main window, in the order added
+    cluster_link: SavedLink = field(default_factory=SavedLink)
 
 
 @dataclass(frozen=True)

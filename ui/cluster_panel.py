@@ -1,14 +1,15 @@
 """Other machines for an RPC cluster (issue 11): add another machine's hardware file, name it, pick the link.
 
 The panel only collects choices; the window loads each file on a worker and re-plans with
-``plan(model, [head, *workers], PlanOptions(link=..., link_gbps=..., link_latency_ms=...))``.
+``plan(model, [head, *workers], PlanOptions(link=..., link_gbps=..., link_latency_ms=...))``. The window also
+keeps the machines (file, name, address) and the link in the settings, and loads them again at the next launch.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -21,6 +22,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QStyle,
     QVBoxLayout,
     QWidget,
 )
@@ -122,7 +124,7 @@ class AddMachineDialog(QDialog):
 class ClusterPanel(QGroupBox):
     """Signals:
     add_requested(): the user pressed Add machine (the window opens the dialog).
-    changed(): a machine was removed or the link changed (the window re-plans).
+    changed(): a machine was added, restored or removed, or the link changed (the window saves and re-plans).
     """
 
     add_requested = Signal()
@@ -131,6 +133,7 @@ class ClusterPanel(QGroupBox):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Other machines sharing the model", parent)
         self._machines: list[Hardware] = []
+        self._sources: list[MachineRequest | None] = []  # where each machine came from, to save it
         #: lives in the window's "This machine" box; the panel itself shows only once a machine is added
         self.add_button = QPushButton("&Add machine…")
         self.add_button.setToolTip("Too big for this machine? Add other machines on your network to share the model.")
@@ -166,7 +169,26 @@ class ClusterPanel(QGroupBox):
         self.link_widget = QWidget()
         self.link_widget.setLayout(link_row)
         link_row.setContentsMargins(0, 0, 0, 0)
+        # a message about the saved machines (e.g. a file that is gone): shown until the user dismisses it
+        self.note = QLabel()
+        self.note.setWordWrap(True)
+        self.note.setTextFormat(Qt.TextFormat.PlainText)  # it quotes file paths, which may contain '<'
+        self.note.setAccessibleName("Note about the other machines")
+        self.note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.dismiss_note_button = QPushButton("Dismiss")
+        self.dismiss_note_button.setAccessibleName("Dismiss the note about the other machines")
+        self.dismiss_note_button.clicked.connect(self.clear_note)
+        icon = QLabel()
+        icon.setPixmap(self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning).pixmap(16, 16))
+        note_row = QHBoxLayout()
+        note_row.setContentsMargins(0, 0, 0, 0)
+        note_row.addWidget(icon, 0, Qt.AlignmentFlag.AlignTop)
+        note_row.addWidget(self.note, 1)
+        note_row.addWidget(self.dismiss_note_button, 0, Qt.AlignmentFlag.AlignTop)
+        self.note_widget = QWidget()
+        self.note_widget.setLayout(note_row)
         layout = QVBoxLayout(self)
+        layout.addWidget(self.note_widget)
         layout.addLayout(self.rows)
         layout.addWidget(self.link_widget)
         self._refresh()
@@ -174,15 +196,50 @@ class ClusterPanel(QGroupBox):
     def machines(self) -> tuple[Hardware, ...]:
         return tuple(self._machines)
 
-    def add_machine(self, hardware: Hardware) -> None:
+    def sources(self) -> tuple[MachineRequest, ...]:
+        """The file, name and address of each machine that came from a file, in order (what the settings keep)."""
+        return tuple(source for source in self._sources if source is not None)
+
+    def add_machine(self, hardware: Hardware, source: MachineRequest | None = None) -> None:
         self._machines.append(hardware)
+        self._sources.append(source)
         self._refresh()
+        self.changed.emit()
+
+    def restore(self, machines: list[tuple[Hardware, MachineRequest]], link: LinkChoice) -> None:
+        """The machines saved last time, and their link, with one ``changed`` at the end."""
+        for hardware, source in machines:
+            self._machines.append(hardware)
+            self._sources.append(source)
+        self._refresh()
+        self.set_link(link)
         self.changed.emit()
 
     def remove_machine(self, index: int) -> None:
         del self._machines[index]
+        del self._sources[index]
         self._refresh()
         self.changed.emit()
+
+    def set_link(self, link: LinkChoice) -> None:
+        """Show ``link`` without a ``changed`` per field; an unknown preset name falls back to the default."""
+        widgets = (self.link, self.gbps, self.latency)
+        for widget in widgets:
+            widget.blockSignals(True)
+        index = self.link.findData(link.name) if link.name else -1
+        self.link.setCurrentIndex(max(index, 0) if self.link.count() else -1)
+        self.gbps.setValue(link.gbps or 0)
+        self.latency.setValue(link.latency_ms or 0)
+        for widget in widgets:
+            widget.blockSignals(False)
+
+    def show_note(self, text: str) -> None:
+        self.note.setText(text)
+        self._refresh()
+
+    def clear_note(self) -> None:
+        self.note.clear()
+        self._refresh()
 
     def link_choice(self) -> LinkChoice:
         return LinkChoice(
@@ -197,6 +254,7 @@ class ClusterPanel(QGroupBox):
     def _refresh(self) -> None:
         while self.rows.count():
             widget = self.rows.takeAt(0).widget()
+            widget.hide()  # deleteLater waits for the event loop: until then it would still paint
             widget.deleteLater()
         for index, hw in enumerate(self._machines):
             row = QWidget()
@@ -214,4 +272,7 @@ class ClusterPanel(QGroupBox):
             for name, label in link_presets():
                 self.link.addItem(label, name)
             self.link.blockSignals(False)
-        self.setVisible(bool(self._machines))
+        has_note = bool(self.note.text())
+        self.note_widget.setVisible(has_note)
+        self.link_widget.setVisible(bool(self._machines))
+        self.setVisible(bool(self._machines) or has_note)

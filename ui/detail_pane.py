@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from advisor.format import context_tokens, file_size, speed_range, verdict_label, verdict_sentence
+from advisor.format import context_tokens, context_tokens_exact, file_size, speed_range, verdict_label, verdict_sentence
 from advisor.plan.types import MachineCommand, OptionPlan, Plan, Risk
 from advisor.wizard import risks_by_severity
 from ui.style import SEVERITY_COLOURS, SEVERITY_WORDS, VERDICT_COLOURS, text_on
@@ -238,6 +238,7 @@ class DetailPane(QWidget):
         """A cluster option: one command per machine instead of the single command (the head's is among them)."""
         for view in self.machine_views():
             self.machines_layout.removeWidget(view)
+            view.hide()  # deleteLater waits for the event loop: until then it would still paint
             view.deleteLater()
         for command in commands:
             self.machines_layout.addWidget(MachineCommandView(command))
@@ -253,6 +254,7 @@ class DetailPane(QWidget):
         self.context_slider.setValue(self._steps.index(current) if current in self._steps else 0)
         self.context_slider.blockSignals(False)
         self.context_label.setText(f"{context_tokens(current)} tokens")
+        self.context_label.setToolTip(context_tokens_exact(current))
 
     def context_value(self) -> int | None:
         if not self._steps:
@@ -262,6 +264,7 @@ class DetailPane(QWidget):
     def _on_slider_moved(self, index: int) -> None:
         if 0 <= index < len(self._steps):
             self.context_label.setText(f"{context_tokens(self._steps[index])} tokens")
+            self.context_label.setToolTip(context_tokens_exact(self._steps[index]))
             self.context_changed.emit(self._steps[index])
 
     def copy_command(self) -> None:

@@ -37,7 +37,7 @@ from advisor.model.types import Model
 from advisor.plan.types import OptionPlan, Plan, PlanOptions
 from ui import workers
 from ui.backend import Backend, default_backend
-from ui.cluster_panel import AddMachineDialog, ClusterPanel, MachineRequest
+from ui.cluster_panel import AddMachineDialog, ClusterPanel, LinkChoice, MachineRequest
 from ui.detail_pane import DetailPane
 from ui.downloads import DownloadsPanel
 from ui.errors import show_error
@@ -66,6 +66,21 @@ def check_machine_request(request: MachineRequest, taken: set[str]) -> None:
         )
 
 
+def dropped_machines_note(failed: list[tuple[MachineRequest, str]]) -> str:
+    """What the user reads when saved machines could not be loaded: which, why, and how to get them back."""
+    if len(failed) == 1:
+        ((request, reason),) = failed
+        return (
+            f"Removed {request.label} from the saved machines: {reason.rstrip('.')}. "
+            "Add it again with Add machine… once the file is back."
+        )
+    reasons = " ".join(f"{request.label}: {reason.rstrip('.')}." for request, reason in failed)
+    return (
+        f"Removed {len(failed)} saved machines whose hardware files could not be read. {reasons} "
+        "Add them again with Add machine… once the files are back."
+    )
+
+
 class MainWindow(QMainWindow):
     """Signals:
     hardware_changed(object): the machine being planned for (after the user's corrections).
@@ -91,6 +106,7 @@ class MainWindow(QMainWindow):
         self.model: Model | None = None
         self.plan: Plan | None = None
         self._pending_model: str | None = None
+        self._cluster_loading = False  # the saved other machines are being read: planning waits for them
         self._plan_generation = 0
         self._probe_on_show = probe_on_show
         self._save_settings = save_settings
@@ -216,7 +232,7 @@ class MainWindow(QMainWindow):
         self.about_action.triggered.connect(self.about)
         self.picker.model_chosen.connect(self.choose_model)
         self.cluster.add_requested.connect(self.open_add_machine)
-        self.cluster.changed.connect(lambda: self._replan(self.detail.context_value()))
+        self.cluster.changed.connect(self._on_cluster_changed)
         self.table.selectionModel().currentRowChanged.connect(lambda current, _prev: self._show_row(current.row()))
         self.detail.context_changed.connect(lambda _value: self._replan_timer.start())
         self.detail.download_requested.connect(self.download_selected)
@@ -234,6 +250,8 @@ class MainWindow(QMainWindow):
         workers.run_task(lambda _ctx: self.backend.catalog(), on_done=self._on_catalog, name="catalog")
         self.downloads.offer_pending(self.settings)
         first_run = not self.settings.ui.first_run_done
+        if self.settings.ui.cluster_machines:
+            self.restore_cluster()  # before the probe or hardware file, so the first plan includes them
         if self.settings.preferences.hardware_file:
             self.load_hardware(self.settings.preferences.hardware_file)
         elif self._probe_on_show and not first_run:
@@ -325,6 +343,10 @@ class MainWindow(QMainWindow):
             self._pending_model = name
             self.statusBar().showMessage(f"{name} will be planned once the hardware check is done.")
             return
+        if self._cluster_loading:
+            self._pending_model = name
+            self.statusBar().showMessage(f"{name} will be planned once the other machines' files are read.")
+            return
         self.statusBar().showMessage(f"Reading {name}…")
         token = st.stored_token()
         hardware = self.machines()
@@ -400,8 +422,69 @@ class MainWindow(QMainWindow):
             return replace(hw, label=request.label, hostname=request.address or hw.hostname)
 
         return workers.run_task(
-            work, on_done=self.cluster.add_machine, on_error=lambda exc: show_error(self, exc), name="add machine"
+            work,
+            on_done=lambda hw: self.cluster.add_machine(hw, request),
+            on_error=lambda exc: show_error(self, exc),
+            name="add machine",
         )
+
+    def restore_cluster(self) -> workers.Task:
+        """Read the saved machines' hardware files on a worker; a file that is gone or broken is dropped and named
+        in a note in the cluster panel (never a dialog), and every other machine and setting is kept."""
+        from dataclasses import replace
+
+        from advisor.errors import RigfitError
+
+        saved = self.settings.ui.cluster_machines
+        self._cluster_loading = True
+        self.statusBar().showMessage(f"Reading {len(saved)} other machine(s)…")
+
+        def work(_ctx) -> tuple[list[tuple[Hardware, MachineRequest]], list[tuple[MachineRequest, str]]]:
+            loaded, failed = [], []
+            taken = {"head"}
+            for machine in saved:
+                request = MachineRequest(machine.path, machine.label, machine.address)
+                try:
+                    check_machine_request(request, taken)
+                    hw = load_hardware_file(request.path)
+                except RigfitError as exc:
+                    failed.append((request, exc.message))
+                    continue
+                taken.add(request.label)
+                loaded.append((replace(hw, label=request.label, hostname=request.address or hw.hostname), request))
+            return loaded, failed
+
+        def done(result) -> None:
+            loaded, failed = result
+            self._cluster_loading = False
+            link = self.settings.ui.cluster_link
+            if failed:
+                self.cluster.show_note(dropped_machines_note(failed))
+                self.statusBar().showMessage(dropped_machines_note(failed), 15_000)
+            # changed() saves the machines that loaded (dropping the others) and re-plans
+            self.cluster.restore(loaded, LinkChoice(link.name, link.gbps, link.latency_ms))
+            self._resume_pending_model()
+
+        def crashed(exc: BaseException) -> None:
+            self._cluster_loading = False
+            show_error(self, exc)
+            self._resume_pending_model()
+
+        return workers.run_task(work, on_done=done, on_error=crashed, name="saved machines")
+
+    def _resume_pending_model(self) -> None:
+        if self._pending_model and self.hardware is not None:
+            name, self._pending_model = self._pending_model, None
+            self.choose_model(name)
+
+    def _on_cluster_changed(self) -> None:
+        """Keep the machines and the link in the settings (so they come back next launch), then re-plan."""
+        machines = tuple(st.SavedMachine(r.path, r.label, r.address) for r in self.cluster.sources())
+        link = self.cluster.link_choice() if self.cluster.link.count() else None
+        saved_link = st.SavedLink(link.name, link.gbps, link.latency_ms) if link else self.settings.ui.cluster_link
+        if (machines, saved_link) != (self.settings.ui.cluster_machines, self.settings.ui.cluster_link):
+            self._update_settings(self.settings.with_ui(cluster_machines=machines, cluster_link=saved_link))
+        self._replan(self.detail.context_value())
 
     def _replan_for_slider(self) -> None:
         self._replan(self.detail.context_value())

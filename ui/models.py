@@ -8,7 +8,7 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QFont
 
-from advisor.format import context_tokens, file_size, speed_range, verdict_label, verdict_sentence
+from advisor.format import context_tokens, context_tokens_exact, file_size, speed_range, verdict_label, verdict_sentence
 from advisor.plan.types import OptionPlan, Plan
 from ui.style import SEVERITY_COLOURS, VERDICT_COLOURS
 
@@ -36,7 +36,11 @@ HEADERS = {
 HEADER_TIPS = {
     Column.SIZE: "Total size of the files to download",
     Column.SPEED: "Estimated tokens per second while writing an answer, as a low–high range",
-    Column.MAX_CONTEXT: "The longest context that fits in memory with the KV cache type from Settings",
+    Column.MAX_CONTEXT: (
+        "The longest context that fits in memory with the KV cache type from Settings, keeping this option's "
+        "placement (its -ngl and --n-cpu-moe). A longer context set with the slider is planned afresh and may "
+        "move more of the model to RAM."
+    ),
     Column.RISK: "The most serious thing that could go wrong with this option",
 }
 
@@ -125,6 +129,9 @@ class OptionsTableModel(QAbstractTableModel):
                 return f"{verdict_sentence(opt.verdict)}\n{opt.verdict_reason}".strip()
             if column is Column.QUANT and self._recommended(opt):
                 return self._plan.recommended_reason if self._plan else None
+            if column is Column.MAX_CONTEXT and self._max_context(opt):
+                kv = self._plan.request.kv_type_k if self._plan else "f16"
+                return f"Up to {context_tokens_exact(self._max_context(opt))} fit with a {kv} KV cache."
             if column is Column.RISK and opt.risks:
                 return "\n".join(f"• {r.title}" for r in sorted(opt.risks, key=lambda r: -r.severity.rank))
             return None

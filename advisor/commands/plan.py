@@ -9,6 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from advisor.errors import RigfitError
+from advisor.format import context_tokens
 from advisor.hardware.types import Hardware, load_hardware_file
 from advisor.model.types import Model
 from advisor.plan.types import OptionPlan, Plan, PlanOptions, Verdict
@@ -146,10 +147,9 @@ def _size(n: int) -> str:
     return f"{n / 1e9:.1f} GB"
 
 
-def _tokens(n: int) -> str:
-    if n >= 1024 and n % 1024 == 0:
-        return f"{n // 1024}K"
-    return f"{n / 1024:.1f}K" if n >= 1024 else str(n)
+def _context(n: int | None) -> str:
+    """The GUI's and the report's context figure ('34K', rounded down), with the table's '-' for none."""
+    return context_tokens(n) if n else "-"
 
 
 def placement_words(opt: OptionPlan) -> str:
@@ -192,7 +192,8 @@ def render(result: Plan) -> str:
     kv = result.request.kv_type_k
     lines = [
         f"{m.name} ({m.architecture}, {m.total_params / 1e9:.1f}B parameters, {m.active_params / 1e9:.1f}B active)",
-        f"Context {result.context:,} tokens, {kv} KV cache" + (f", on {_machine_words(head)}" if head else ""),
+        f"Context {context_tokens(result.context)} tokens, {kv} KV cache"
+        + (f", on {_machine_words(head)}" if head else ""),
         "",
     ]
     header = ("Quant", "Size", "Verdict", "Placement", "Max context f16/q8_0", "Tokens/s", "Worst risk")
@@ -202,7 +203,7 @@ def render(result: Plan) -> str:
             _size(o.size_bytes),
             VERDICT_WORDS.get(o.verdict, o.verdict.value),
             placement_words(o),
-            f"{_tokens(o.max_context.get('f16', 0))} / {_tokens(o.max_context.get('q8_0', 0))}",
+            f"{_context(o.max_context.get('f16'))} / {_context(o.max_context.get('q8_0'))}",
             speed_words(o),
             risk_words(o),
         )

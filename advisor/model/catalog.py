@@ -218,6 +218,9 @@ class _Validator:
         lead = self.count(arch, "leading_dense_block_count", w, optional=True) or 0
         if lead >= n_layer:
             raise self.fail(f"{w}.leading_dense_block_count", f"must be below block_count ({n_layer})")
+        nextn = self.count(arch, "nextn_predict_layers", w, optional=True) or 0
+        if nextn >= n_layer:
+            raise self.fail(f"{w}.nextn_predict_layers", f"must be below block_count ({n_layer})")
         swa = self.get(arch, "sliding_window_layers", w, list, optional=True)
         if swa is not None:
             if arch.get("sliding_window") is None:
@@ -339,6 +342,7 @@ def _build_facts(data: dict[str, Any]) -> ModelFacts:
         expert_feed_forward_length=a.get("expert_feed_forward_length"),
         expert_shared_count=a.get("expert_shared_count") or 0,
         leading_dense_block_count=a.get("leading_dense_block_count") or 0,
+        nextn_predict_layers=a.get("nextn_predict_layers") or 0,
         total_params=a["total_params"],
         active_params=a["active_params"],
         name=data["name"],

@@ -216,6 +216,7 @@ def facts_from_headers(headers: Sequence[GGUFHeader]) -> ModelFacts:
         expert_feed_forward_length=_opt_int(md, f"{arch}.expert_feed_forward_length"),
         expert_shared_count=_opt_int(md, f"{arch}.expert_shared_count") or 0,
         leading_dense_block_count=_opt_int(md, f"{arch}.leading_dense_block_count") or 0,
+        nextn_predict_layers=_opt_int(md, f"{arch}.nextn_predict_layers") or 0,
         total_params=total,
         active_params=active,
         name=name if isinstance(name, str) else None,

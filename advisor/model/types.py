@@ -62,6 +62,8 @@ class ModelFacts:
     tensor_types: tuple[str, ...] = ()  # distinct type names present, sorted
     #: No output.weight: llama.cpp reuses token_embd for the output layer (a second copy on the GPU when offloaded)
     tied_embeddings: bool = False
+    #: Trailing blocks that hold a NextN / MTP head (``{arch}.nextn_predict_layers``, GLM-4.5): never loaded
+    nextn_predict_layers: int = 0
 
     @property
     def is_moe(self) -> bool:

@@ -126,9 +126,13 @@ def nextn_layers(facts: ModelFacts) -> frozenset[int]:
     """Blocks that hold a NextN / MTP head (``blk.N.nextn.*`` tensors, GLM-4.5 style files).
 
     llama.cpp loads none of their tensors (``TENSOR_SKIP``) and gives them no KV cache (``n_layer_kv_from_start =
-    n_layer - nextn_predict_layers``): they stay in the file, unread. Known only from the header's tensor list.
+    n_layer - nextn_predict_layers``): they stay in the file, unread. A header's tensor list names them; without
+    one (the catalog) they are the last ``nextn_predict_layers`` blocks, where llama.cpp's converter puts them.
     """
-    return frozenset(int(m.group(1)) for t in facts.tensors if (m := _NEXTN.match(t.name)))
+    if facts.tensors:
+        return frozenset(int(m.group(1)) for t in facts.tensors if (m := _NEXTN.match(t.name)))
+    count = min(facts.nextn_predict_layers, facts.block_count)
+    return frozenset(range(facts.block_count - count, facts.block_count))
 
 
 def kv_stream_cells(facts: ModelFacts, context: int, *, ubatch: int = 512, parallel: int = 1) -> tuple[int, ...]:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from functools import cache
 
 from advisor.errors import RigfitError
+from advisor.format import context_tokens
 from advisor.hardware.types import Hardware
 from advisor.model.types import Model, ModelFacts, QuantOption, WeightMap
 from advisor.plan.command import llama_server_argv, rpc_server_argv, shell_command
@@ -200,7 +201,7 @@ def plan_option(
     if not runs:
         fitting = contexts.get(request.type_k) or contexts.get("f16") or 0
         if fitting:
-            reason += f"; a context of at most {fitting:,} tokens would fit"
+            reason += f"; a context of at most {context_tokens(fitting)} tokens would fit"  # rounded down
 
     shortfall = _disk_shortfall(option, hardware)
     if shortfall:

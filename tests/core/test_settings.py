@@ -36,6 +36,8 @@ def test_round_trip_every_field(tmp_path) -> None:
             first_run_done=True,
             window_geometry="AdnQywADAAA=",
             pending_downloads=(st.PendingDownload("minimax-m2.7", "UD-Q4_K_M", "/data"),),
+            cluster_machines=(st.SavedMachine("/tmp/b.json", "worker1", "10.0.0.2"), st.SavedMachine("/c.json", "c")),
+            cluster_link=st.SavedLink("10gbe", 9.4, 0.25),
         ),
     )
     path = st.save(s)
@@ -53,6 +55,28 @@ def test_unknown_keys_are_ignored_and_missing_keys_default() -> None:
     loaded = st.load()
     assert loaded.preferences.kv_type == "q4_0"
     assert loaded.ui == st.UiState()
+
+
+def test_a_file_saved_before_the_cluster_fields_loads_with_everything_it_had() -> None:
+    """Settings written before the cluster's machines were remembered: no ``cluster_*`` keys at all."""
+    old = {
+        "schema": "rigfit.settings",
+        "version": 1,
+        "preferences": {"kv_type": "q8_0", "last_model": "minimax-m2.7", "hardware_file": "/hw.json"},
+        "ui": {
+            "first_run_done": True,
+            "window_geometry": "AdnQywADAAA=",
+            "pending_downloads": [{"model": "minimax-m2.7", "quant": "UD-Q4_K_M", "download_dir": "/data"}],
+        },
+    }
+    st.settings_path().parent.mkdir(parents=True)
+    st.settings_path().write_text(json.dumps(old))
+    loaded = st.load()
+    assert loaded.ui.cluster_machines == () and loaded.ui.cluster_link == st.SavedLink()
+    assert loaded.ui.first_run_done and loaded.ui.window_geometry == "AdnQywADAAA="
+    assert loaded.ui.pending_downloads == (st.PendingDownload("minimax-m2.7", "UD-Q4_K_M", "/data"),)
+    assert (loaded.preferences.kv_type, loaded.preferences.hardware_file) == ("q8_0", "/hw.json")
+    assert st.settings_path().exists()  # read as settings, not moved aside as a bad file
 
 
 @pytest.mark.parametrize(

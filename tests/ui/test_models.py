@@ -52,6 +52,20 @@ def test_cells_are_the_plans_numbers_formatted_once(qtmodeltester) -> None:
     qtmodeltester.check(model)
 
 
+def test_max_context_column_reads_one_way_and_the_tooltip_has_the_exact_figure() -> None:
+    """Planner maxima are rarely whole multiples of 1,024: they must not show as '34,048' beside '96K'."""
+    plan = _plan()
+    odd = replace(plan.options[1], max_context={"f16": 34048, "q8_0": 60000})
+    model = OptionsTableModel()
+    model.set_plan(replace(plan, options=(plan.options[0], odd)))
+    texts = [model.data(model.index(row, Column.MAX_CONTEXT)) for row in range(2)]
+    assert texts == ["96K", "33K"]  # 34,048 is 33.25K: rounded down, never up
+    assert model.data(model.index(1, Column.MAX_CONTEXT), Qt.ItemDataRole.ToolTipRole) == (
+        "Up to 34,048 tokens fit with a f16 KV cache."
+    )
+    assert model.data(model.index(1, Column.MAX_CONTEXT), Role.SORT) == 34048
+
+
 def test_replan_of_same_options_updates_cells_without_reset(qtbot) -> None:
     plan = _plan()
     model = OptionsTableModel()

@@ -52,6 +52,7 @@ def test_walk_with_files_already_on_disk_skips_the_download(wizard, fake, qtbot,
         with open(p, "wb") as fh:
             fh.truncate(f.size_bytes)
     _next(wizard, Page.RISKS)
+    qtbot.waitUntil(lambda: wizard.state.missing_files == (), timeout=5000)  # looked up on a worker
     risks = wizard.pages[Page.RISKS]
     assert "does not allow commercial use" in risks.licence.text()
     assert risks.tick.isVisible() and "Non-commercial licence" in risks.risks.text()
@@ -88,7 +89,7 @@ def test_missing_files_lead_to_the_download_page_which_waits(wizard, qtbot) -> N
     wizard.pages[Page.RISKS].tick.setChecked(True)
     _next(wizard, Page.DOWNLOAD)
     page = wizard.pages[Page.DOWNLOAD]
-    assert "4 still to download" in page.summary.text()
+    qtbot.waitUntil(lambda: "4 still to download" in page.summary.text(), timeout=5000)
     assert not wizard.button(QWizard.WizardButton.NextButton).isEnabled()
     assert page.start_button.isVisible()
 
@@ -121,6 +122,12 @@ def test_the_download_page_offers_optional_files_and_another_folder(qtbot, fake,
     assert page.space_line.space.remaining_bytes == 140 * 10**9 + projector.size_bytes
 
     other = tmp_path / "elsewhere"
+    for f in plan_files:  # that folder already holds the option's files (sparse, at full size)
+        p = local_path(other, f)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        with open(p, "wb") as fh:
+            fh.truncate(f.size_bytes)
+    assert not wizard.button(QWizard.WizardButton.NextButton).isEnabled()
     chooser = page.choose_folder()
     chooser.fileSelected.emit(str(other))
     chooser.close()
@@ -128,6 +135,8 @@ def test_the_download_page_offers_optional_files_and_another_folder(qtbot, fake,
     qtbot.waitUntil(lambda: page.space_line.space is not None, timeout=5000)
     assert page.space_line.space.dest_dir == other
     assert any(f"--mmproj {other / projector.path}" in label.text() for label in page.optional.findChildren(QLabel))
+    qtbot.waitUntil(lambda: "every file is already in the folder" in page.summary.text(), timeout=5000)
+    assert wizard.button(QWizard.WizardButton.NextButton).isEnabled()  # nothing left to wait for
 
 
 def test_choosing_another_quant_asks_for_the_licence_tick_again(wizard, qtbot) -> None:

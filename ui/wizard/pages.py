@@ -31,7 +31,6 @@ from advisor.wizard import (
     Page,
     blocker,
     licence_summary,
-    missing_files,
     needs_licence_acknowledgement,
     recommendation_sentence,
     risks_by_severity,
@@ -219,9 +218,7 @@ class QuantPage(WizardPage):
             self.setup.update_state(quant=option.quant)
 
     def validatePage(self) -> bool:
-        state = self.setup.state
-        if state.option is not None and state.download_dir:
-            self.setup.update_state(missing_files=missing_files(state.option, state.download_dir))
+        self.setup.check_missing_files()
         return True
 
 
@@ -302,6 +299,7 @@ class DownloadPage(WizardPage):
         self.body.addLayout(self.row_holder)
         self.body.addStretch(1)
         self.row: DownloadRow | None = None
+        wizard.state_changed.connect(self._show_summary)
         self._shown_quant: str | None = None
         self._folder_dialog = None
 
@@ -312,11 +310,7 @@ class DownloadPage(WizardPage):
             self.row.hide()
             self.row = None
         if option is not None and state.download_dir:
-            missing = state.missing_files if state.missing_files is not None else option.files
-            self.summary.setText(
-                f"{option.quant}: {len(option.files)} file(s), {file_size(option.size_bytes)} in total; "
-                f"{len(missing)} still to download."
-            )
+            self._show_summary()
             self.files.setText("\n".join(f"{file_size(f.size_bytes):>9}  {f.path}" for f in option.files))
             model = self.setup.model
             if option.quant != self._shown_quant:
@@ -330,6 +324,20 @@ class DownloadPage(WizardPage):
         self.optional.setEnabled(choosing)
         super().initializePage()
 
+    def _show_summary(self, *_: object) -> None:
+        """How many files are still missing (the count arrives from a worker, possibly after the page opens)."""
+        state = self.setup.state
+        option = state.option
+        if option is None:
+            return
+        total = f"{option.quant}: {len(option.files)} file(s), {file_size(option.size_bytes)} in total"
+        if state.missing_files is None:
+            self.summary.setText(f"{total}.")
+        elif not state.missing_files:
+            self.summary.setText(f"{total}; every file is already in the folder.")
+        else:
+            self.summary.setText(f"{total}; {len(state.missing_files)} still to download.")
+
     def choose_folder(self):  # -> QFileDialog
         start = Path(self.setup.state.download_dir or Path.home())
         self._folder_dialog = choose_folder(self, start, self.set_folder)
@@ -338,6 +346,7 @@ class DownloadPage(WizardPage):
     def set_folder(self, folder: Path) -> None:
         """Download into ``folder`` instead (this setup only; Settings > Preferences sets the default)."""
         self.setup.update_state(download_dir=str(folder), missing_files=None)
+        self.setup.check_missing_files()
         self.optional.set_dest(folder)
         self._show_folder()
 

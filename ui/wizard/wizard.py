@@ -90,6 +90,27 @@ class SetupWizard(QWizard):
     def set_settings(self, settings: st.Settings) -> None:
         self.settings = settings
 
+    def check_missing_files(self) -> None:
+        """Find which files of the chosen option are not yet in the folder, on a worker (the folder may be slow).
+
+        The answer is kept only while the option and the folder are still the ones asked about; until it comes,
+        the Download page is not skipped.
+        """
+        from advisor.wizard import missing_files
+        from ui import workers
+
+        option, folder = self.state.option, self.state.download_dir
+        if option is None or not folder:
+            return
+
+        def found(missing) -> None:
+            if self.state.option == option and self.state.download_dir == folder:
+                self.update_state(missing_files=missing)
+
+        workers.run_task(
+            lambda _ctx: missing_files(option, folder), on_done=found, on_error=lambda _exc: None, name="local files"
+        )
+
     def nextId(self) -> int:
         following = next_page(Page(self.currentId()), self.state)
         return -1 if following is None else int(following)

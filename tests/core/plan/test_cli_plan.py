@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
 from advisor.cli import main
 from advisor.commands.plan import render
+from advisor.format import context_tokens
 from advisor.plan.planner import plan
 from advisor.plan.types import PlanOptions
 from tests.core.plan.builders import machine, minimax_model, nvidia
@@ -22,6 +24,11 @@ def test_table_reads_at_a_glance():
         assert column in header
     q4 = next(line for line in lines if line.startswith("UD-Q4_K_M "))
     assert "GPU + experts in RAM" in q4 and "--n-cpu-moe" in q4 and "140.0 GB" in q4
+    # the GUI's and the report's context figures: whole K, rounded down, for every row and the header
+    f16, q8 = p.option("UD-Q4_K_M").max_context["f16"], p.option("UD-Q4_K_M").max_context["q8_0"]
+    assert f"{context_tokens(f16)} / {context_tokens(q8)}" in q4
+    assert "Context 32K tokens, f16 KV cache" in text
+    assert not re.search(r"\d\.\dK|\d,\d{3} / ", text)
     assert "streams from disk" in next(line for line in lines if line.startswith("BF16 "))
     assert f"Recommended: {p.recommended}" in text
     assert p.option(p.recommended).llama_cpp_command in text

@@ -228,6 +228,22 @@ def test_a_nextn_block_gets_no_kv_cache(tmp_path: Path) -> None:
     assert row.kv_bytes == 2 * 4096 * (2 * 16 + 2 * 16) * 2
 
 
+def test_the_catalog_knows_the_nextn_block_without_a_tensor_list() -> None:
+    """GLM-4.5-Air from the bundled catalog (no header): block 46 of 47 is the NextN head, with no KV cache."""
+    from dataclasses import replace
+
+    from advisor.plan.memory import kv_bytes_by_layer, nextn_layers
+
+    model = resolve_model("glm-4.5-air")
+    facts = model.facts
+    assert not facts.tensors and facts.block_count == 47 and facts.nextn_predict_layers == 1
+    assert nextn_layers(facts) == {46}
+    with_head = kv_bytes_by_layer(facts, 8192)
+    without = kv_bytes_by_layer(replace(facts, nextn_predict_layers=0), 8192)
+    assert with_head[46] == 0 and without[46] > 0
+    assert sum(with_head) == sum(without) * 46 // 47  # every block's cache is the same size here
+
+
 def test_a_nextn_block_is_never_offloaded(tmp_path: Path) -> None:
     gpu = Gpu(vendor="nvidia", name="RTX 4090", vram_total_bytes=24 * GIB, vram_free_bytes=24 * GIB)
     (option,) = plan(resolve_model(str(_glm_with_nextn(tmp_path))), machine(gpus=(gpu,)), PlanOptions()).options

@@ -6,6 +6,7 @@ from dataclasses import replace
 
 import pytest
 
+from advisor.format import context_tokens
 from advisor.model.types import LayerWeights, WeightMap
 from advisor.plan.memory import MIB, MemoryRequest
 from advisor.plan.placement import Fit, choose_placement, evaluate, max_context
@@ -81,8 +82,10 @@ def test_impossible_when_kv_alone_exceeds_ram():
     p = plan(m, machine(2), PlanOptions(context=4_000_000))
     o = p.options[0]
     assert o.verdict is Verdict.IMPOSSIBLE
-    assert "KV cache" in o.verdict_reason and "at most" in o.verdict_reason
     assert 0 < o.max_context["f16"] < 4_000_000
+    # the same context figure as the options table: whole K, rounded down
+    assert "KV cache" in o.verdict_reason
+    assert f"at most {context_tokens(o.max_context['f16'])} tokens would fit" in o.verdict_reason
     assert o.llama_cpp_command == ""
     assert p.recommended is None
 
