@@ -242,7 +242,7 @@ def test_cli_lists_the_catalog(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out.splitlines()
     assert out[0].split() == ["ID", "NAME", "PARAMS", "QUANTS", "SIZE"]
     assert out[1].startswith("minimax-m2.7") and "229B (10.4B active)" in out[1]
-    assert "60.7 GB - 457 GB" in out[1] and " 10 " in out[1]
+    assert "60.7 GB - 457 GB" in out[1] and " 23 " in out[1]
     assert any(line.startswith("llama-3.2-1b-instruct") and "743 MB - 1.3 GB" in line for line in out)
     assert f"{len(IDS)} models" in "\n".join(out)
 

@@ -367,6 +367,12 @@ def shard_paths(folder: str | None, stem: str, n: int) -> list[str]:
     return [f"{folder}/{x}" if folder else x for x in names]
 
 
+def quant_size(a: Arch, ftype: str) -> int:
+    """File size llama.cpp's rules for ``ftype`` give this architecture: tensor bytes + header allowance."""
+    by, _, _ = class_bytes(a, ftype, None)
+    return header_estimate(a) + by["token_embd"] + by["output"] + by["dense"] + by["expert"]
+
+
 def quant(
     a: Arch,
     name: str,
@@ -375,7 +381,10 @@ def quant(
     stem: str,
     source: str,
     sizes_gb: list[float] | None = None,
+    sizes_bytes: list[int] | None = None,
+    files_basis: str | list[str] | None = None,
     total_bytes: int | None = None,
+    first_shard_bytes: int | None = None,
     total_basis: str | None = None,
     n_shards: int | None = None,
     shard_basis: str | None = None,
@@ -392,7 +401,22 @@ def quant(
     header = header_estimate(a)
     predicted = header + by["token_embd"] + by["output"] + by["dense"] + by["expert"]
     notes = []
-    if sizes_gb is not None:
+    if sizes_bytes is not None:
+        # exact per-file byte counts (a file listing, a download manifest): no rounding, no even split
+        sizes = list(sizes_bytes)
+        size = sum(sizes)
+        files = [
+            {
+                "path": p,
+                "size_bytes": s,
+                "sha256": (sha256 or [None] * len(sizes))[k],
+                "source": source,
+                "basis": files_basis[k] if isinstance(files_basis, list) else files_basis or "published: exact size",
+            }
+            for k, (p, s) in enumerate(zip(shard_paths(folder, stem, len(sizes)), sizes, strict=True))
+        ]
+        size_basis = total_basis or "published per-file exact byte sizes summed"
+    elif sizes_gb is not None:
         sizes = [gb(s) for s in sizes_gb]
         size = sum(sizes)
         files = [
@@ -417,15 +441,23 @@ def quant(
             size = total_bytes
             size_basis = total_basis
         n = n_shards or 1
-        per = size // n
-        sizes = [per] * (n - 1) + [size - per * (n - 1)]
+        if first_shard_bytes is not None and n > 1:
+            # a metadata-only first shard (llama-gguf-split --no-tensor-first-split), the rest split evenly
+            rest = size - first_shard_bytes
+            per = rest // (n - 1)
+            sizes = [first_shard_bytes] + [per] * (n - 2) + [rest - per * (n - 2)]
+            even = f"; shard 1 taken as {first_shard_bytes:,} B, the rest of the total split evenly over the others"
+        else:
+            per = size // n
+            sizes = [per] * (n - 1) + [size - per * (n - 1)]
+            even = "; total split evenly over the shards"
         files = [
             {
                 "path": p,
                 "size_bytes": s,
                 "sha256": None,
                 "source": source,
-                "basis": "derived: " + (shard_basis or "single file") + "; total split evenly over the shards"
+                "basis": "derived: " + (shard_basis or "single file") + even
                 if n > 1
                 else "derived: single file of the quant's total size",
             }
@@ -433,7 +465,7 @@ def quant(
         ]
     residual = size - predicted
     dev = residual / size * 100
-    if sizes_gb is not None or total_bytes is not None:
+    if sizes_bytes is not None or sizes_gb is not None or total_bytes is not None:
         # scale dense and expert to absorb the difference between recipe and real file
         scalable = by["dense"] + by["expert"]
         target = size - header - by["token_embd"] - by["output"]
@@ -582,8 +614,9 @@ def lic(card: str | None, name: str | None, base: str | None, source: str, **ext
     return d
 
 
-def minimax() -> dict:
-    a = Arch(
+def minimax_arch() -> Arch:
+    """MiniMax M2.x as llama.cpp writes it (values from the GGUF header in tech-facts s.1)."""
+    return Arch(
         "minimax-m2",
         62,
         196608,
@@ -600,6 +633,21 @@ def minimax() -> dict:
         exp_probs_b=True,
         rope_dim=64,
     )
+
+
+# Observed unsloth recipe of MiniMax-M2.7-UD-IQ2_XXS (llama.cpp load log: f32 373, q5_K 248, q4_K 2,
+# iq2_xxs 124, iq2_s 62); the tensor-to-type assignment is inferred from those counts.
+MINIMAX_UD_IQ2_XXS_RECIPE = {
+    "token_embd": "q4_K",
+    "output": "q4_K",
+    "dense": "q5_K",
+    "exps_gate_up": "iq2_xxs",
+    "exps_down": "iq2_s",
+}
+
+
+def minimax() -> dict:
+    a = minimax_arch()
     repo = "unsloth/MiniMax-M2.7-GGUF"
     src_issue = (
         f"{HF}/{repo} - sizes as quoted in issue 3 of this project and {TECH} section 1 (unsloth M2.7 quant list)"
@@ -609,6 +657,53 @@ def minimax() -> dict:
         "mirror https://fast.hugflare.com/Goldkoron/MiniMax-M2.7/blob/main/README.md)"
     )
     params = 228_690_000_000  # llama.cpp 'model params = 228.69 B'
+    ivy = "https://github.com/arahe-dev/ivy/blob/6de91a57a56442eb3ce2529efd29133f358c7ff1/minimax_probe"
+    src_iq2_xxs = (
+        f"{ivy}/MINIMAX_PROBE_REPORT.md (a user's probe of the unsloth/MiniMax-M2.7-GGUF UD-IQ2_XXS files, "
+        "2026-04-25: 'Observed shard sizes' 8,237,824 / 49,754,838,912 / 15,618,537,024 bytes) and "
+        f"{ivy}/cpu_server_stderr.txt (llama.cpp b8920 load log of the same files: quantized_by Unsloth, "
+        "file type IQ2_XXS, split.count 3, 'file size = 60.88 GiB (2.29 BPW)', tensor types f32 373, q4_K 2, "
+        "q5_K 248, iq2_xxs 124, iq2_s 62)"
+    )
+    src_iq4_xs = (
+        "https://modelscope.cn/models/unsloth/MiniMax-M2.7-GGUF (ModelScope mirror of the Hub repo, folder "
+        "UD-IQ4_XS): exact shard sizes 8237824 / 49638761280 / 49598675552 / 9168106656 bytes, the "
+        "'expected_size' list of a public download script (dl_ms_enhanced.sh, a GitHub file found by exact-"
+        "string search in the stored code index, which does not name its repository); the same four files "
+        "show as 7.9M / 47G / 47G / 8.6G in `ls -lh` in https://github.com/my-other-github-account/"
+        "minimax-m27-dflash-end-to-end-DRAFT/blob/aaa9b3749a1e0106d797952e3b3f24ebd38f2dec/artifacts/"
+        "manifest_hashes.txt (downloaded Apr 28, 2026)"
+    )
+
+    snap = "04ab68de18da5486aa9869e3bc72f0249ef51f89"
+    src_snapshot = (
+        f"{HF}/{repo}/tree/{snap} (the Hub's per-quant display sizes, decimal GB to 3 significant digits, at "
+        "that commit, as transcribed on 2026-07-18 in a public GitHub note 'Converter quantization option "
+        "snapshots' found in the stored code index, which does not name its repository): UD-IQ1_M 60.7, "
+        "UD-IQ2_XXS 65.4, UD-IQ2_M 70.1, UD-Q2_K_XL 75.3, UD-IQ3_XXS 80.1, UD-IQ3_S 83.6, UD-Q3_K_S 93.6, "
+        "UD-Q3_K_M 101, UD-Q3_K_XL 102, UD-IQ4_XS 108, UD-Q4_K_S 131, MXFP4_MOE 136, UD-IQ4_NL 111, "
+        "UD-Q4_K_M 140, UD-Q4_K_XL 141, UD-Q5_K_S 159, UD-Q5_K_M 169, UD-Q5_K_XL 169, UD-Q6_K 188, "
+        "UD-Q6_K_XL 207, Q8_0 243, UD-Q8_K_XL 247, BF16 457 GB"
+    )
+    src_q6_k_xl = (
+        f"{HF}/{repo}/tree/{snap}/UD-Q6_K_XL (file list as transcribed in a public GitHub preflight note found "
+        "in the stored code index: MiniMax-M2.7-UD-Q6_K_XL-0000k-of-00006.gguf, display sizes 8.24 MB, 49.0, "
+        "49.7, 49.7, 49.7 GB, shard 6 not shown; quant total 207 GB) and issue 3 of this project (207 GB)"
+    )
+    # Every quantized M2.7 upload whose file list was found has a metadata-only shard 1 of 8,237,824 B
+    # (UD-IQ2_XXS, UD-IQ4_XS exact; UD-Q6_K_XL 8.24 MB) followed by shards of at most 50 GB (49.0-49.75 GB
+    # seen); that rule gives the shard count seen for all ten quants with a known count (UD-IQ2_XXS 3,
+    # UD-Q2_K_XL 3, UD-IQ3_XXS 3, UD-IQ3_S 3, UD-IQ4_XS 4, UD-Q4_K_M 4, UD-Q4_K_XL 4, UD-Q5_K_XL 5,
+    # UD-Q6_K_XL 6, Q8_0 6). BF16 (10 shards for 457 GB) was split differently and is not covered.
+    meta_shard = 8_237_824
+    layout_rule = (
+        "inferred: shard 1 holds only the GGUF metadata (8,237,824 B in the UD-IQ2_XXS and UD-IQ4_XS listings) "
+        "and the rest is cut into shards of at most 50 GB, the layout of every M2.7 quant whose file list was "
+        "found; not read from this quant's own file list"
+    )
+
+    def n_shards_by_rule(total: int) -> int:
+        return 1 + math.ceil((total - meta_shard) / (50 * GB))
 
     def from_bpw(bpw: float) -> int:
         return round(params * bpw / 8)
@@ -681,23 +776,47 @@ def minimax() -> dict:
             stem="MiniMax-M2.7-UD-IQ1_M",
             source=src_issue,
             total_bytes=gb(60.7),
-            total_basis="published: 60.7 GB (issue 3 / unsloth M2.7 file list)",
-            n_shards=2,
-            shard_basis="2 shards because unsloth keeps shards just under 50 GB (tech-facts s.1)",
+            total_basis="published: 60.7 GB (issue 3 / unsloth M2.7 file list; the Hub's display size at "
+            f"commit {snap[:8]} says the same)",
+            n_shards=n_shards_by_rule(gb(60.7)),
+            first_shard_bytes=meta_shard,
+            shard_basis=f"{n_shards_by_rule(gb(60.7))} shards, {layout_rule}",
             recipe=ud["UD-IQ1_M"],
             recipe_basis=assumed,
+        ),
+        quant(
+            a,
+            "UD-IQ2_XXS",
+            folder="UD-IQ2_XXS",
+            stem="MiniMax-M2.7-UD-IQ2_XXS",
+            source=src_iq2_xxs,
+            sizes_bytes=[8_237_824, 49_754_838_912, 15_618_537_024],
+            files_basis="published: exact size in bytes as observed on disk after download (probe report); "
+            "shard 1 holds only the GGUF metadata",
+            total_basis="published: sum of the three exact shard sizes observed on disk (probe report, "
+            "2026-04-25); llama.cpp's 'file size = 60.88 GiB' in the load log of the same files agrees "
+            "(tensor bytes only)",
+            recipe=MINIMAX_UD_IQ2_XXS_RECIPE,
+            recipe_basis="observed tensor counts in the load log: f32 373, q5_K 248 (4 attention tensors x 62), "
+            "q4_K 2 (token_embd + output), iq2_xxs 124 (ffn_gate/up_exps), iq2_s 62 (ffn_down_exps); which "
+            "tensor has which type is inferred from those counts",
+            observed_types=["f32", "iq2_s", "iq2_xxs", "q4_k", "q5_k"],
+            observed_expert_types=["iq2_s", "iq2_xxs"],
+            types_source="observed: llama.cpp load log of the file (f32 373, q4_K 2, q5_K 248, iq2_xxs 124, "
+            f"iq2_s 62), {ivy}/cpu_server_stderr.txt",
         ),
         quant(
             a,
             "UD-IQ2_M",
             folder="UD-IQ2_M",
             stem="MiniMax-M2.7-UD-IQ2_M",
-            source=gold,
-            total_bytes=from_bpw(2.45),
-            total_basis="derived: 2.45 bits per weight (Goldkoron README) x "
-            "228.69e9 params (llama.cpp load log, tech-facts s.1) / 8",
-            n_shards=2,
-            shard_basis="2 shards, shards kept under 50 GB",
+            source=src_snapshot,
+            total_bytes=gb(70.1),
+            total_basis="published: 70.1 GB, the Hub's display size (3 significant digits) x 1e9; replaces the "
+            f"earlier estimate 2.45 BPW ({gold}) x 228.69e9 / 8 = {from_bpw(2.45) / GB:.2f} GB",
+            n_shards=n_shards_by_rule(gb(70.1)),
+            first_shard_bytes=meta_shard,
+            shard_basis=f"{n_shards_by_rule(gb(70.1))} shards, {layout_rule}",
             recipe=ud["UD-IQ2_M"],
             recipe_basis=assumed,
         ),
@@ -711,7 +830,9 @@ def minimax() -> dict:
             total_basis="published: 80.10 GB (public copy pinned to "
             "unsloth/MiniMax-M2.7-GGUF@d2a05ccf, tech-facts s.1)",
             n_shards=3,
-            shard_basis="3 shards (tech-facts s.1 'UD-IQ3_XXS (3 shards)')",
+            first_shard_bytes=meta_shard,
+            shard_basis="3 shards (tech-facts s.1 'UD-IQ3_XXS (3 shards)'), as the layout rule also gives; "
+            + layout_rule,
             recipe=ud["UD-IQ3_XXS"],
             recipe_basis=assumed,
         ),
@@ -739,11 +860,13 @@ def minimax() -> dict:
             "UD-Q3_K_M",
             folder="UD-Q3_K_M",
             stem="MiniMax-M2.7-UD-Q3_K_M",
-            source=gold,
-            total_bytes=from_bpw(3.54),
-            total_basis="derived: 3.54 BPW (Goldkoron README) x 228.69e9 / 8",
-            n_shards=3,
-            shard_basis="3 shards, shards kept under 50 GB",
+            source=src_snapshot,
+            total_bytes=gb(101),
+            total_basis="published: 101 GB, the Hub's display size (3 significant digits) x 1e9; replaces the "
+            f"earlier estimate 3.54 BPW ({gold}) x 228.69e9 / 8 = {from_bpw(3.54) / GB:.2f} GB",
+            n_shards=n_shards_by_rule(gb(101)),
+            first_shard_bytes=meta_shard,
+            shard_basis=f"{n_shards_by_rule(gb(101))} shards, {layout_rule}",
             recipe=ud["UD-Q3_K_M"],
             recipe_basis=assumed,
         ),
@@ -752,12 +875,13 @@ def minimax() -> dict:
             "UD-IQ4_XS",
             folder="UD-IQ4_XS",
             stem="MiniMax-M2.7-UD-IQ4_XS",
-            source=gold,
-            total_bytes=from_bpw(3.79),
-            total_basis="derived: 3.79 BPW (Goldkoron README) x 228.69e9 / 8; agrees "
-            "with unsloth's 'Dynamic 4-bit ... 457GB -> 108GB' (tech-facts s.1)",
-            n_shards=4,
-            shard_basis="4 shards (tech-facts s.1 'UD-IQ4_XS (4)')",
+            source=src_iq4_xs,
+            sizes_bytes=[8_237_824, 49_638_761_280, 49_598_675_552, 9_168_106_656],
+            files_basis="published: exact size in bytes (download manifest of the ModelScope mirror); shard 1 "
+            "holds only the GGUF metadata",
+            total_basis=f"published: sum of the four exact shard sizes = {108_413_781_312 / GB:.2f} GB; replaces "
+            f"the earlier estimate 3.79 BPW ({gold}) x 228.69e9 / 8 = {from_bpw(3.79) / GB:.2f} GB "
+            "(+0.07%); agrees with unsloth's 'Dynamic 4-bit ... 457GB -> 108GB' (tech-facts s.1)",
             recipe=ud["UD-IQ4_XS"],
             recipe_basis=assumed,
         ),
@@ -770,7 +894,8 @@ def minimax() -> dict:
             total_bytes=gb(140),
             total_basis="published: 140 GB (issue 3); Goldkoron README gives 4.90 BPW = 140.1 GB, consistent",
             n_shards=4,
-            shard_basis="4 shards (tech-facts s.1 'UD-Q4_K_M (4)')",
+            first_shard_bytes=meta_shard,
+            shard_basis=f"4 shards (tech-facts s.1 'UD-Q4_K_M (4)'), as the layout rule also gives; {layout_rule}",
             recipe=ud["UD-Q4_K_M"],
             recipe_basis=assumed + "; unsloth re-released M2.7 quants to avoid q4_K "
             "ffn_down_exps after the CUDA NaN report (ik_llama.cpp#1656), so down is q6_K here",
@@ -780,11 +905,12 @@ def minimax() -> dict:
             "UD-Q6_K_XL",
             folder="UD-Q6_K_XL",
             stem="MiniMax-M2.7-UD-Q6_K_XL",
-            source=src_issue,
-            total_bytes=gb(207),
-            total_basis="published: 207 GB (issue 3)",
-            n_shards=5,
-            shard_basis="5 shards = ceil(207 / 50)",
+            source=src_q6_k_xl,
+            sizes_bytes=[8_240_000, gb(49.0), gb(49.7), gb(49.7), gb(49.7), gb(207) - 8_240_000 - gb(49.0 + 3 * 49.7)],
+            files_basis=["published: display size 8.24 MB x 1e6 (the metadata-only shard)"]
+            + ["published: display size (3 significant digits, decimal GB) x 1e9"] * 4
+            + ["derived: the quant's 207 GB less the five shown shards (this shard's size is not shown)"],
+            total_basis=f"published: 207 GB (issue 3 and the Hub's display size at commit {snap[:8]}), x 1e9",
             recipe=ud["UD-Q6_K_XL"],
             recipe_basis=assumed,
         ),
@@ -793,10 +919,17 @@ def minimax() -> dict:
             "Q8_0",
             folder="Q8_0",
             stem="MiniMax-M2.7-Q8_0",
-            source=f"{HF}/{repo} (Q8_0 folder listed in tech-facts s.1); size computed",
+            source=src_snapshot + "; shard names as "
+            f"{HF}/{repo}/blob/main/Q8_0/MiniMax-M2.7-Q8_0-00001-of-00006.gguf, the path several independent "
+            "public GitHub configs load (found by exact-string search in the stored code index)",
             ftype="Q8_0",
-            n_shards=5,
-            shard_basis="5 shards = ceil(size / 50 GB)",
+            total_bytes=gb(243),
+            total_basis="published: 243 GB, the Hub's display size (3 significant digits) x 1e9; llama.cpp's "
+            f"Q8_0 rules give {quant_size(a, 'Q8_0') / GB:.2f} GB from the architecture, consistent",
+            n_shards=6,
+            first_shard_bytes=meta_shard,
+            shard_basis="6 shards, as the public configs name the first shard '...-00001-of-00006.gguf' "
+            f"(not checked against the live repo), which the layout rule also gives; {layout_rule}",
         ),
         quant(
             a,
@@ -811,6 +944,55 @@ def minimax() -> dict:
             ftype="BF16",
         ),
     ]
+    # The other folders at commit `snap`: display size only; tensor types unknown (assumed recipes split the
+    # size into classes, scaled to the real total). Shard counts from public configs where one names the first
+    # shard, else from the layout rule.
+    seen_in = {
+        "UD-Q2_K_XL": "a public benchmark script loads ~/.cache/huggingface/hub/models--unsloth--MiniMax-M2.7-"
+        "GGUF/snapshots/d2a05ccf69491b03db0cc40b335aec14bdaf7198/UD-Q2_K_XL/MiniMax-M2.7-UD-Q2_K_XL-00001-of-"
+        "00003.gguf (stored code index)",
+        "UD-Q4_K_XL": "several public configs load UD-Q4_K_XL/MiniMax-M2.7-UD-Q4_K_XL-00001-of-00004.gguf "
+        "(stored code index)",
+        "UD-Q5_K_XL": "a public config pinned to revision d2a05ccf69491b03db0cc40b335aec14bdaf7198 names "
+        "UD-Q5_K_XL/MiniMax-M2.7-UD-Q5_K_XL-00001-of-00005.gguf (stored code index; a third-party test fixture's "
+        "'-of-00004' name disagrees and is not used)",
+    }
+    table = [
+        ("UD-Q2_K_XL", 75.3, {"dense": "q6_K", "exps_gate_up": "q2_K", "exps_down": "q3_K"}),
+        ("UD-Q3_K_S", 93.6, {"dense": "q6_K", "exps_gate_up": "q3_K", "exps_down": "q3_K"}),
+        ("UD-Q3_K_XL", 102, {"dense": "q8_0", "exps_gate_up": "q3_K", "exps_down": "q4_K"}),
+        ("UD-IQ4_NL", 111, {"dense": "q6_K", "exps_gate_up": "iq4_nl", "exps_down": "iq4_nl"}),
+        ("UD-Q4_K_S", 131, {"dense": "q6_K", "exps_gate_up": "q4_K", "exps_down": "q5_K"}),
+        ("MXFP4_MOE", 136, {"dense": "q8_0", "exps_gate_up": "mxfp4", "exps_down": "mxfp4"}),
+        ("UD-Q4_K_XL", 141, {"dense": "q8_0", "exps_gate_up": "q4_K", "exps_down": "q6_K"}),
+        ("UD-Q5_K_S", 159, {"dense": "q6_K", "exps_gate_up": "q5_K", "exps_down": "q5_K"}),
+        ("UD-Q5_K_M", 169, {"dense": "q8_0", "exps_gate_up": "q5_K", "exps_down": "q6_K"}),
+        ("UD-Q5_K_XL", 169, {"dense": "q8_0", "exps_gate_up": "q5_K", "exps_down": "q6_K"}),
+        ("UD-Q6_K", 188, {"dense": "q8_0", "exps_gate_up": "q6_K", "exps_down": "q6_K"}),
+        ("UD-Q8_K_XL", 247, {"dense": "bf16", "exps_gate_up": "q8_0", "exps_down": "q8_0"}),
+    ]
+    for tag, display_gb, mix in table:
+        n = n_shards_by_rule(gb(display_gb))
+        shard_basis = f"{n} shards, {layout_rule}"
+        if tag in seen_in:
+            shard_basis = f"{n} shards: {seen_in[tag]}; the layout rule gives the same count; {layout_rule}"
+        qs.append(
+            quant(
+                a,
+                tag,
+                folder=tag,
+                stem=f"MiniMax-M2.7-{tag}",
+                source=src_snapshot,
+                total_bytes=gb(display_gb),
+                total_basis=f"published: {display_gb} GB, the Hub's display size (3 significant digits) x 1e9",
+                n_shards=n,
+                first_shard_bytes=meta_shard,
+                shard_basis=shard_basis,
+                recipe={"token_embd": "q8_0", "output": "q8_0", **mix},
+                recipe_basis=assumed,
+            )
+        )
+    qs.sort(key=lambda q: q["size_bytes"])
     cfg = (
         f"{HF}/amd/MiniMax-M2.7-BF16/blob/main/config.json and {HF}/MiniMaxAI/MiniMax-M2/blob/refs%2Fpr%2F57/"
         "config.json (config); GGUF header values from the llama.cpp load log of "
@@ -841,7 +1023,13 @@ def minimax() -> dict:
             "size_label": "256x4.9B",
             "params_check": "llama.cpp prints model params = 228.69 B (tech-facts s.1)",
         },
-        notes=["Quant repos label the licence modified-mit; the base model's LICENSE is non-commercial."],
+        notes=[
+            "Quant repos label the licence modified-mit; the base model's LICENSE is non-commercial.",
+            "unsloth's M2.7 uploads put only the GGUF metadata (8,237,824 bytes) in shard 1 (observed for "
+            "UD-IQ2_XXS and UD-IQ4_XS) and cut the rest into shards of at most 50 GB. Where a quant's own file "
+            "list was not found, its shards follow that layout with the rest of its published total split "
+            "evenly: the per-shard figures are estimates, only the total is published.",
+        ],
     )
 
 
