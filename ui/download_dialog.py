@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -21,7 +21,9 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from shiboken6 import isValid
 
+from advisor import settings as st
 from advisor.format import file_size
 from advisor.model.companions import companion_kind, companions_for, usage_text
 from advisor.model.types import Model, RepoFile
@@ -113,11 +115,11 @@ class FreeSpaceLine(QLabel):
         request = job.DownloadRequest(repo_id, revision, files, Path(dest))
 
         def done(check) -> None:
-            if generation == self._generation:
+            if isValid(self) and generation == self._generation:  # the dialog may have closed meanwhile
                 self._show(check)
 
         def failed(exc: BaseException) -> None:
-            if generation == self._generation:
+            if isValid(self) and generation == self._generation:
                 self.setText(f"Could not check the free space there: {exc}")
                 self.checked.emit(True)
 
@@ -137,6 +139,79 @@ class FreeSpaceLine(QLabel):
         self.checked.emit(check.fits)
 
 
+class LiveFileList(QObject):
+    """The Hub's own file list for a quant from the bundled catalog (exact sizes, sha256), fetched on a worker.
+
+    Catalog sizes are estimates or rounded figures, and a transfer checks every size and hash against the server,
+    so a catalog quant is confirmed before anything starts. ``ready`` carries the core's ``ConfirmedFiles``;
+    ``failed`` a sentence (offline, gated, the quant gone ...).
+    """
+
+    ready = Signal(object)
+    failed = Signal(str)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.confirmed = None  # advisor.download.job.ConfirmedFiles once ready
+        self.error: str | None = None
+        self.needed = False
+
+    @property
+    def settled(self) -> bool:
+        """Nothing to wait for: no check needed, or the check answered."""
+        return not self.needed or self.confirmed is not None
+
+    def start(self, model: Model, quant: str, planned: tuple[RepoFile, ...], companions: tuple[RepoFile, ...]) -> None:
+        import advisor.download.job as job
+
+        self.needed = bool(model.repo) and job.needs_confirmation(model.source, planned)
+        self.confirmed, self.error = None, None
+        if not self.needed:
+            return
+        repo, revision = model.repo or "", model.revision
+        wanted = tuple(f.path for f in companions)
+        token = st.stored_token()
+
+        def failed(exc: BaseException) -> None:
+            if not isValid(self):
+                return
+            message = getattr(exc, "message", None) or str(exc)
+            hint = getattr(exc, "hint", None)
+            self.error = f"{message} {hint}" if hint else message
+            self.failed.emit(self.error)
+
+        def ready(confirmed) -> None:
+            if not isValid(self):
+                return
+            self.confirmed = confirmed
+            self.ready.emit(confirmed)
+
+        workers.run_task(
+            lambda _ctx: job.confirm_files(repo, revision, quant, planned, companions=wanted, token=token),
+            on_done=ready,
+            on_error=failed,
+            name="file list",
+        )
+
+    def shards(self, planned: tuple[RepoFile, ...]) -> tuple[RepoFile, ...]:
+        if self.confirmed is None:
+            return planned
+        return tuple(f for f in self.confirmed.files if not _is_optional(f))
+
+    def companions(self, planned: tuple[RepoFile, ...]) -> tuple[RepoFile, ...]:
+        if self.confirmed is None:
+            return planned
+        return tuple(f for f in self.confirmed.files if _is_optional(f))
+
+
+def _is_optional(file: RepoFile) -> bool:
+    return companion_kind(file.path) is not None
+
+
+def files_text(files: tuple[RepoFile, ...]) -> str:
+    return "\n".join(f"{file_size(f.size_bytes):>9}  {f.path}" for f in files)
+
+
 class DownloadDialog(QDialog):
     """Opens without blocking (``open()``); on Download, read ``dest`` and ``chosen_companions()``."""
 
@@ -146,13 +221,20 @@ class DownloadDialog(QDialog):
         self.model, self.option, self.dest = model, option, Path(dest)
 
         heading = QLabel(f"<b>{model.name} · {option.quant}</b>")
-        files = QLabel("\n".join(f"{file_size(f.size_bytes):>9}  {f.path}" for f in option.files))
-        files.setStyleSheet("font-family: monospace")
-        files.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.files_label = QLabel(files_text(tuple(option.files)))
+        self.files_label.setStyleSheet("font-family: monospace")
+        self.files_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.list_note = QLabel()
+        self.list_note.setWordWrap(True)
+        self.list_note.hide()
 
+        self._planned_companions = companions_for(model, option.quant)
         self.optional = OptionalFiles()
-        self.optional.set_files(companions_for(model, option.quant), self.dest)
+        self.optional.set_files(self._planned_companions, self.dest)
         self.optional.changed.connect(self._selection_changed)
+        self.live = LiveFileList(self)
+        self.live.ready.connect(self._list_confirmed)
+        self.live.failed.connect(self._list_failed)
 
         self.folder = QLabel()
         self.folder.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -166,7 +248,7 @@ class DownloadDialog(QDialog):
 
         self.total = QLabel()
         self.space_line = FreeSpaceLine()
-        self.space_line.checked.connect(lambda fits: self.download_button.setEnabled(fits))
+        self.space_line.checked.connect(self._space_checked)
 
         self.buttons = QDialogButtonBox()
         self.download_button = self.buttons.addButton("&Download", QDialogButtonBox.ButtonRole.AcceptRole)
@@ -176,7 +258,8 @@ class DownloadDialog(QDialog):
 
         layout = QVBoxLayout(self)
         layout.addWidget(heading)
-        layout.addWidget(files)
+        layout.addWidget(self.files_label)
+        layout.addWidget(self.list_note)
         layout.addWidget(self.optional)
         layout.addLayout(folder_row)
         layout.addWidget(self.total)
@@ -184,6 +267,10 @@ class DownloadDialog(QDialog):
         layout.addWidget(self.buttons)
         self.setMinimumWidth(560)
         self._folder_dialog: QFileDialog | None = None
+        self.live.start(model, option.quant, tuple(option.files), self._planned_companions)
+        if self.live.needed:
+            self.list_note.setText(f"Checking {option.quant}'s files on the Hub (the catalog's sizes are estimates)…")
+            self.list_note.show()
         self._selection_changed()
 
     # --- what the caller reads ------------------------------------------------------------------------------
@@ -199,9 +286,31 @@ class DownloadDialog(QDialog):
     def chosen_companions(self) -> tuple[RepoFile, ...]:
         return self.optional.chosen()
 
+    def shards(self) -> tuple[RepoFile, ...]:
+        """The option's files: the Hub's own list once confirmed, else the plan's."""
+        return self.live.shards(tuple(self.option.files))
+
     def files(self) -> tuple[RepoFile, ...]:
         """Every file the download will write: the option's shards, then the ticked optional files."""
-        return tuple(self.option.files) + self.chosen_companions()
+        return self.shards() + self.chosen_companions()
+
+    def _list_confirmed(self, confirmed) -> None:
+        self.files_label.setText(files_text(self.shards()))
+        ticked = {f.path for f in self.optional.chosen()}
+        self.optional.set_files(self.live.companions(self._planned_companions), self.dest)
+        for box, file in self.optional.boxes:
+            box.setChecked(file.path in ticked)
+        self.list_note.setStyleSheet("")
+        self.list_note.setText(" ".join(confirmed.changes) or "Checked with the Hub: the sizes above are exact.")
+        self._selection_changed()
+
+    def _list_failed(self, message: str) -> None:
+        self.list_note.setStyleSheet(WARNING_STYLE)
+        self.list_note.setText(f"Could not check the files on the Hub, so nothing can be downloaded now: {message}")
+        self.download_button.setEnabled(False)
+
+    def _space_checked(self, fits: bool) -> None:
+        self.download_button.setEnabled(fits and self.live.settled)
 
     # --- folder and space -----------------------------------------------------------------------------------
 

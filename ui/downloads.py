@@ -51,9 +51,15 @@ class DownloadSpec:
         return sum(f.size_bytes for f in self.files)
 
 
-def spec_for(model: Model, option: OptionPlan, dest: Path | str, companions: tuple[RepoFile, ...] = ()) -> DownloadSpec:
-    """The plan option's files plus the optional files the user ticked, into ``dest``."""
-    files = tuple(option.files) + tuple(companions)
+def spec_for(
+    model: Model,
+    option: OptionPlan,
+    dest: Path | str,
+    companions: tuple[RepoFile, ...] = (),
+    shards: tuple[RepoFile, ...] | None = None,
+) -> DownloadSpec:
+    """The plan option's files (or the Hub's confirmed list of them) plus the ticked optional files, into ``dest``."""
+    files = tuple(option.files if shards is None else shards) + tuple(companions)
     paths = tuple(f.path for f in companions)
     return DownloadSpec(model.id, model.name, model.repo, model.revision, option.quant, files, str(dest), paths)
 
@@ -289,9 +295,15 @@ class DownloadsPanel(QWidget):
         return row
 
     def start(
-        self, model: Model, plan: Plan, option: OptionPlan, dest: Path, companions: tuple[RepoFile, ...] = ()
+        self,
+        model: Model,
+        plan: Plan,
+        option: OptionPlan,
+        dest: Path,
+        companions: tuple[RepoFile, ...] = (),
+        shards: tuple[RepoFile, ...] | None = None,
     ) -> DownloadRow:
-        row = self.add(spec_for(model, option, dest, companions))
+        row = self.add(spec_for(model, option, dest, companions, shards))
         row.start()
         return row
 

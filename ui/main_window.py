@@ -551,7 +551,7 @@ class MainWindow(QMainWindow):
 
         def accepted() -> None:
             self.downloads_dock.show()
-            self.downloads.start(model, plan, option, dialog.dest, dialog.chosen_companions())
+            self.downloads.start(model, plan, option, dialog.dest, dialog.chosen_companions(), dialog.shards())
 
         dialog.accepted.connect(accepted)
         dialog.open()

@@ -39,7 +39,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _handler(args: argparse.Namespace) -> int:
-    from advisor.download.job import CancelToken, DownloadRequest, DownloadState, check_disk_space, download
+    from dataclasses import replace
+
+    from advisor.download.job import (
+        CancelToken,
+        DownloadRequest,
+        DownloadState,
+        check_disk_space,
+        confirm_files,
+        download,
+        needs_confirmation,
+    )
     from advisor.download.transfer import local_status
     from advisor.model.resolve import resolve_model
 
@@ -55,6 +65,13 @@ def _handler(args: argparse.Namespace) -> int:
     request = DownloadRequest.for_option(
         model.repo, model.revision, option, dest, include_companions=args.include_companions
     )
+    if needs_confirmation(model.source, request.files):
+        print(f"Checking {option.quant}'s files on the Hub ({model.repo})…", file=err)
+        wanted = tuple(f.path for f in option.companions) if args.include_companions else ()
+        confirmed = confirm_files(model.repo, model.revision, option.quant, option.files, companions=wanted)
+        for change in confirmed.changes:
+            print(f"Note: {change}", file=err)
+        request = replace(request, files=confirmed.files)
 
     print(f"{model.name}, {option.quant}, from {model.repo} (revision {request.revision}) into {dest}:")
     kept_total = 0

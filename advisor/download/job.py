@@ -14,7 +14,7 @@ import shutil
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -135,6 +135,73 @@ class DownloadResult:
     fetched_bytes: int  # bytes received from the network in this run
     reused: tuple[str, ...] = field(default=())  # files that were already there, verified
     message: str = ""
+
+
+# -- the Hub's own file list -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConfirmedFiles:
+    """A quant's files as the Hub lists them now (exact sizes, LFS sha256), and what differs from the plan."""
+
+    files: tuple[RepoFile, ...]  # the quant's shards, then the asked-for optional files
+    changes: tuple[str, ...] = ()  # sentences for the user; empty when the plan's list was exact
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(f.size_bytes for f in self.files)
+
+
+def needs_confirmation(source: str, files: Sequence[RepoFile]) -> bool:
+    """Whether a planned file list must be checked with the Hub before downloading.
+
+    Lists from the bundled catalog carry rounded or estimated sizes and often no sha256 (and the repo may have
+    changed since the catalog was made); a transfer checks size and hash against the server, so such a list would
+    fail ("changed since the plan") instead of downloading. A list read from the Hub moments ago is exact.
+    """
+    return source == "catalog" or any(not f.sha256 for f in files)
+
+
+def confirm_files(
+    repo_id: str,
+    revision: str | None,
+    quant: str,
+    planned: Sequence[RepoFile],
+    *,
+    companions: Sequence[str] = (),
+    token: str | None = None,
+) -> ConfirmedFiles:
+    """The Hub's current files for ``quant`` of ``repo_id`` (network: run it off the GUI thread)."""
+    from advisor.model import hub
+    from advisor.model.hub_repo import group_quant_options
+
+    listing = hub.list_files(repo_id, revision or "main", explicit_token=token)
+    grouping = group_quant_options(listing)
+    option = next((o for o in grouping.options if o.quant.lower() == quant.lower()), None)
+    if option is None:
+        names = ", ".join(o.quant for o in grouping.options) or "none"
+        raise DownloadError(
+            f"{repo_id} has no {quant} files on the Hub now (it has: {names}).",
+            hint="Choose another quantization, or refresh the catalog entry (rigfit catalog-refresh).",
+        )
+    by_path = {f.path: f for f in listing}
+    extra = tuple(by_path[path] for path in companions if path in by_path)
+    live = tuple(option.files) + extra
+    changes: list[str] = []
+    planned_total, live_total = sum(f.size_bytes for f in planned), sum(f.size_bytes for f in option.files)
+    if [f.path for f in planned] != [f.path for f in option.files]:
+        changes.append(
+            f"The Hub splits {quant} into {len(option.files)} file(s), not the {len(planned)} the plan listed."
+        )
+    if planned_total != live_total:
+        changes.append(
+            f"{quant} is {file_size(live_total)} on the Hub (the plan said {file_size(planned_total)}: "
+            "an estimate from the bundled catalog)."
+        )
+    missing = [path for path in companions if path not in by_path]
+    if missing:
+        changes.append("No longer on the Hub, so not downloaded: " + ", ".join(missing) + ".")
+    return ConfirmedFiles(live, tuple(changes))
 
 
 # -- disk space ---------------------------------------------------------------------------------------------

@@ -192,13 +192,15 @@ def test_window_start_does_not_load_heavy_modules() -> None:
     assert out.stdout.strip() == "none"
 
 
-def test_download_button_shows_the_files_before_anything_starts(window, qtbot) -> None:
+def test_download_button_shows_the_files_before_anything_starts(window, qtbot, hub) -> None:
     from PySide6.QtWidgets import QDialogButtonBox, QLabel
 
     dialog = window.download_selected()
     shown = "\n".join(label.text() for label in dialog.findChildren(QLabel))
     assert "MiniMax-M2.7-UD-Q4_K_M-00004-of-00004.gguf" in shown
     assert "140.0 GB in 4 file(s)." in shown
+    qtbot.waitUntil(lambda: dialog.live.error is not None, timeout=10_000)  # the loopback Hub has no such repo
+    assert not dialog.download_button.isEnabled()
     dialog.buttons.button(QDialogButtonBox.StandardButton.Cancel).click()
     assert window.downloads.rows == []  # cancelled: nothing started
 

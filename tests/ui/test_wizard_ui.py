@@ -83,18 +83,21 @@ def test_walk_with_files_already_on_disk_skips_the_download(wizard, fake, qtbot,
     assert all(t != threading.main_thread().name for _k, t, _ in fake.calls)
 
 
-def test_missing_files_lead_to_the_download_page_which_waits(wizard, qtbot) -> None:
+def test_missing_files_lead_to_the_download_page_which_waits(wizard, qtbot, hub) -> None:
     _to_quant_page(wizard, qtbot)
     _next(wizard, Page.RISKS)
     wizard.pages[Page.RISKS].tick.setChecked(True)
     _next(wizard, Page.DOWNLOAD)
     page = wizard.pages[Page.DOWNLOAD]
     qtbot.waitUntil(lambda: "4 still to download" in page.summary.text(), timeout=5000)
+    # a catalog quant is checked with the Hub before it can start; this (loopback) Hub has no such repo
+    qtbot.waitUntil(lambda: page.live.error is not None, timeout=10_000)
+    assert "Could not check the files on the Hub" in page.list_note.text() and not page.start_button.isEnabled()
     assert not wizard.button(QWizard.WizardButton.NextButton).isEnabled()
     assert page.start_button.isVisible()
 
 
-def test_the_download_page_offers_optional_files_and_another_folder(qtbot, fake, tmp_path) -> None:
+def test_the_download_page_offers_optional_files_and_another_folder(qtbot, fake, tmp_path, hub) -> None:
     from dataclasses import replace
 
     from advisor.model.types import QuantOption, RepoFile

@@ -38,7 +38,7 @@ from advisor.wizard import (
 )
 from ui import workers
 from ui.detail_pane import command_box, risk_html, sentence
-from ui.download_dialog import FreeSpaceLine, OptionalFiles, choose_folder
+from ui.download_dialog import WARNING_STYLE, FreeSpaceLine, LiveFileList, OptionalFiles, choose_folder, files_text
 from ui.downloads import DownloadRow, pending_for, spec_for
 from ui.errors import show_error
 from ui.model_picker import ModelPicker
@@ -288,11 +288,17 @@ class DownloadPage(WizardPage):
         folder_row.addWidget(self.change_folder)
         self.space_line = FreeSpaceLine()
         self.space_line.checked.connect(self._space_checked)
+        self.list_note = _paragraph("")
+        self.list_note.hide()
+        self.live = LiveFileList(self)
+        self.live.ready.connect(self._list_confirmed)
+        self.live.failed.connect(self._list_failed)
         self.start_button = QPushButton("&Start download")
         self.start_button.clicked.connect(self.start)
         self.row_holder = QVBoxLayout()
         self.body.addWidget(self.summary)
         self.body.addWidget(self.files)
+        self.body.addWidget(self.list_note)
         self.body.addWidget(self.optional)
         self.body.addLayout(folder_row)
         self.body.addWidget(self.space_line)
@@ -312,12 +318,19 @@ class DownloadPage(WizardPage):
             self.row = None
         if option is not None and state.download_dir:
             self._show_summary()
-            self.files.setText("\n".join(f"{file_size(f.size_bytes):>9}  {f.path}" for f in option.files))
             model = self.setup.model
             if option.quant != self._shown_quant:
+                self.files.setText(files_text(tuple(option.files)))
                 companions = companions_for(model, option.quant) if model is not None else ()
                 self.optional.set_files(companions, Path(state.download_dir))
                 self._shown_quant = option.quant
+                if model is not None and self.row is None:
+                    self.live.start(model, option.quant, tuple(option.files), companions)
+                    self.list_note.setStyleSheet("")
+                    self.list_note.setText(
+                        f"Checking {option.quant}'s files on the Hub (the catalog's sizes are estimates)…"
+                    )
+                    self.list_note.setVisible(self.live.needed)
             self._show_folder()
         choosing = self.row is None
         for widget in (self.start_button, self.change_folder):
@@ -355,9 +368,31 @@ class DownloadPage(WizardPage):
         self.folder.setText(f"Into: {self.setup.state.download_dir}")
         self._check_space()
 
-    def _chosen_files(self) -> tuple[RepoFile, ...]:
+    def _shards(self) -> tuple[RepoFile, ...]:
         option = self.setup.state.option
-        return (tuple(option.files) if option else ()) + self.optional.chosen()
+        return self.live.shards(tuple(option.files)) if option else ()
+
+    def _chosen_files(self) -> tuple[RepoFile, ...]:
+        return self._shards() + self.optional.chosen()
+
+    def _list_confirmed(self, confirmed) -> None:
+        option, model = self.setup.state.option, self.setup.model
+        if option is None or model is None:
+            return
+        self.files.setText(files_text(self._shards()))
+        ticked = {f.path for f in self.optional.chosen()}
+        self.optional.set_files(
+            self.live.companions(companions_for(model, option.quant)), Path(self.setup.state.download_dir or ".")
+        )
+        for box, file in self.optional.boxes:
+            box.setChecked(file.path in ticked)
+        self.list_note.setText(" ".join(confirmed.changes) or "Checked with the Hub: the sizes above are exact.")
+        self._check_space()
+
+    def _list_failed(self, message: str) -> None:
+        self.list_note.setStyleSheet(WARNING_STYLE)
+        self.list_note.setText(f"Could not check the files on the Hub, so nothing can be downloaded now: {message}")
+        self.start_button.setEnabled(False)
 
     def _check_space(self) -> None:
         model, state = self.setup.model, self.setup.state
@@ -369,14 +404,14 @@ class DownloadPage(WizardPage):
         )
 
     def _space_checked(self, fits: bool) -> None:
-        self.start_button.setEnabled(fits and self.row is None)
+        self.start_button.setEnabled(fits and self.row is None and self.live.settled)
 
     def start(self) -> None:
         state = self.setup.state
         model = self.setup.model
         if state.option is None or model is None or not state.download_dir:
             return
-        spec = spec_for(model, state.option, state.download_dir, self.optional.chosen())
+        spec = spec_for(model, state.option, state.download_dir, self.optional.chosen(), self._shards())
         self.row = DownloadRow(spec, self)
         self.row.state_changed.connect(self._on_row_state)
         self.row_holder.addWidget(self.row)
