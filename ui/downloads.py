@@ -328,29 +328,34 @@ class DownloadsPanel(QWidget):
         backend = default_backend()
         token = st.stored_token()
 
-        def resolved(model: Model) -> None:
-            line.hide()
+        def work(ctx: workers.TaskContext) -> DownloadSpec:
+            """Read the model again and, for a catalog entry, the Hub's exact list of the quant's files."""
+            job = _job()
+            model = backend.resolve(pending.model, token, ctx.progress)
             opt = model.option(pending.quant)
             ticked = tuple(f for f in opt.companions if f.path in pending.companions)
-            row = self.add(
-                DownloadSpec(
-                    model.id,
-                    model.name,
-                    model.repo,
-                    model.revision,
-                    opt.quant,
-                    tuple(opt.files) + ticked,
-                    pending.download_dir,
-                    tuple(f.path for f in ticked),
+            files = tuple(opt.files) + ticked
+            if model.repo and job.needs_confirmation(model.source, files):
+                confirmed = job.confirm_files(
+                    model.repo, model.revision, opt.quant, opt.files, companions=pending.companions, token=token
                 )
+                files = confirmed.files
+            return DownloadSpec(
+                model.id,
+                model.name,
+                model.repo,
+                model.revision,
+                opt.quant,
+                files,
+                pending.download_dir,
+                tuple(f.path for f in ticked),
             )
-            row.start()
 
-        workers.run_task(
-            lambda ctx: backend.resolve(pending.model, token, ctx.progress),
-            on_done=resolved,
-            on_error=lambda exc: show_error(self.window(), exc),
-        )
+        def ready(spec: DownloadSpec) -> None:
+            line.hide()
+            self.add(spec).start()
+
+        workers.run_task(work, on_done=ready, on_error=lambda exc: show_error(self.window(), exc), name="resume")
 
     def remember_pending(self, settings: st.Settings) -> st.Settings:
         """Settings that list every unfinished download, so the next launch can resume it."""

@@ -318,3 +318,29 @@ def test_a_paused_download_resumes_at_the_next_launch(hub, qtbot, tmp_path: Path
     qtbot.waitUntil(lambda: bool(second.rows) and second.rows[0].state == "done", timeout=30_000)
     for f, p in zip(option.files, sources, strict=True):
         assert (dest / f.path).read_bytes() == p.read_bytes()
+
+
+def test_a_paused_catalog_download_resumes_with_the_hubs_own_file_list(hub, qtbot, tmp_path: Path) -> None:
+    """The catalog's shard sizes are estimates: the resume at the next launch asks the Hub for the exact list."""
+    from PySide6.QtWidgets import QPushButton
+
+    from advisor.model.resolve import resolve_model
+    from ui.downloads import DownloadsPanel
+
+    model = resolve_model("minimax-m2.7")
+    planned = model.option("UD-IQ1_M").files
+    repo = hub.add_repo(model.repo)
+    served = {f.path: bytes([n]) * (30_000 * n) for n, f in enumerate(planned, start=1)}
+    for path, data in served.items():
+        repo.add_file(path, data)
+    dest = tmp_path / "models"
+    st.save(st.Settings().with_ui(pending_downloads=(st.PendingDownload("minimax-m2.7", "UD-IQ1_M", str(dest)),)))
+
+    panel = DownloadsPanel()  # the next launch
+    qtbot.addWidget(panel)
+    panel.offer_pending(st.load())
+    next(b for b in panel.findChildren(QPushButton) if b.text() == "&Resume").click()
+    qtbot.waitUntil(lambda: bool(panel.rows) and panel.rows[0].state == "done", timeout=30_000)
+    assert [f.size_bytes for f in panel.rows[0].spec.files] == [len(d) for d in served.values()]
+    for path, data in served.items():
+        assert (dest / path).read_bytes() == data
