@@ -318,11 +318,27 @@ def _sent_token() -> bool:
 # -- repository listing, cards and byte ranges ---------------------------------------------------------------
 
 
+REACHABLE_TIMEOUT_S = 10.0
+
+
+def ensure_reachable() -> None:
+    """Fail at once when the Hub's host cannot be reached at all (call it inside ``hub_errors``).
+
+    The Hub client retries a refused or unresolvable connection with backoff for about half a minute before it
+    gives up; one plain request first turns "no network" into a message within moments. Any HTTP answer, even an
+    error status from a mirror's front page, counts as reachable: the real request then says what is wrong.
+    """
+    from huggingface_hub.utils import get_session
+
+    get_session().head(endpoint(), timeout=REACHABLE_TIMEOUT_S, follow_redirects=False)
+
+
 def list_files(repo_id: str, revision: str = "main", *, explicit_token: str | None = None) -> list[RepoFile]:
     """Every file of the repo, recursively, with its size and (for LFS files) sha256."""
     from huggingface_hub import RepoFile as HfRepoFile
 
     with hub_errors(repo_id):
+        ensure_reachable()
         items = list(api(explicit_token).list_repo_tree(repo_id, recursive=True, revision=revision))
     files = []
     for item in items:
