@@ -177,7 +177,10 @@ class LiveFileList(QObject):
                 return
             message = getattr(exc, "message", None) or str(exc)
             hint = getattr(exc, "hint", None)
-            self.error = f"{message} {hint}" if hint else message
+            message = message.rstrip()
+            if hint:
+                message = f"{message}{'' if message.endswith(('.', '!', '?')) else '.'} {hint}"
+            self.error = message
             self.failed.emit(self.error)
 
         def ready(confirmed) -> None:
