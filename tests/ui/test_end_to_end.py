@@ -344,3 +344,34 @@ def test_a_paused_catalog_download_resumes_with_the_hubs_own_file_list(hub, qtbo
     assert [f.size_bytes for f in panel.rows[0].spec.files] == [len(d) for d in served.values()]
     for path, data in served.items():
         assert (dest / path).read_bytes() == data
+
+
+def test_a_catalog_quant_downloads_the_files_the_hub_lists(hub, qtbot, tmp_path: Path) -> None:
+    """Plan Gemma from the bundled catalog, then download a quant: the dialog shows and fetches the Hub's list."""
+    from advisor.model.resolve import resolve_model
+    from ui.main_window import MainWindow
+
+    model = resolve_model("gemma-3-27b-it")
+    quant = model.options[0].quant
+    repo = hub.add_repo(model.repo)
+    served = {f.path: bytes([n]) * (25_000 * n) for n, f in enumerate(model.option(quant).files, start=1)}
+    for path, data in served.items():
+        repo.add_file(path, data)
+    dest = tmp_path / "models"
+    settings = st.Settings().with_ui(first_run_done=True).with_preferences(download_dir=str(dest))
+    window = MainWindow(settings, Backend(probe=rig_24gb), probe_on_show=False, save_settings=False)
+    qtbot.addWidget(window)
+    window.show()
+    window.set_hardware(rig_24gb())
+    qtbot.waitUntil(lambda: window.picker.catalog.findData("gemma-3-27b-it") >= 0, timeout=10_000)  # on a worker
+    window.picker.select("gemma-3-27b-it")
+    window.picker.use_catalog.click()
+    qtbot.waitUntil(lambda: window.plan is not None and window.plan.model.name == model.name, timeout=30_000)
+    window.select_quant(quant)
+    dialog = window.download_selected()
+    qtbot.waitUntil(dialog.download_button.isEnabled, timeout=10_000)  # after the Hub's list and the free space
+    assert [f.size_bytes for f in dialog.shards()] == [len(d) for d in served.values()]
+    dialog.download_button.click()
+    qtbot.waitUntil(lambda: bool(window.downloads.rows) and window.downloads.rows[0].state == "done", timeout=30_000)
+    for path, data in served.items():
+        assert (dest / path).read_bytes() == data
