@@ -8,6 +8,7 @@ the machine afterwards, so start-up never waits on NVML, the Hub client or a ban
 from __future__ import annotations
 
 import base64
+from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QItemSelectionModel, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShowEvent
@@ -551,12 +552,35 @@ class MainWindow(QMainWindow):
 
         def accepted() -> None:
             self.downloads_dock.show()
-            self.downloads.start(model, plan, option, dialog.dest, dialog.chosen_companions(), dialog.shards())
+            shards = dialog.shards()
+            self.downloads.start(model, plan, option, dialog.dest, dialog.chosen_companions(), shards)
+            self._follow_download(model, option.quant, shards, dialog.dest)
 
         dialog.accepted.connect(accepted)
         dialog.open()
         self._download_box = dialog
         return dialog
+
+    def _follow_download(self, model: Model, quant: str, shards: tuple, dest: Path) -> None:
+        """Plan again when the download differs from the plan, so the command names the files where they land.
+
+        The Hub's list replaces a catalog quant's estimated files (names and sizes), and a folder chosen in the
+        download dialog becomes the download folder in Settings.
+        """
+        from dataclasses import replace
+
+        changed = False
+        if Path(dest) != st.download_dir(self.settings):
+            self._update_settings(self.settings.with_preferences(download_dir=str(dest)))
+            changed = True
+        current = next((o for o in model.options if o.quant == quant), None)
+        if current is not None and tuple(current.files) != tuple(shards):
+            exact = replace(current, files=tuple(shards), size_bytes=sum(f.size_bytes for f in shards))
+            if self.model is model:
+                self.model = replace(model, options=tuple(exact if o is current else o for o in model.options))
+            changed = True
+        if changed:
+            self._replan(self.detail.context_value())
 
     def export_report(self):  # -> ui.report_actions.ExportDialog | None
         from ui.report_actions import export_report

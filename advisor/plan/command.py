@@ -66,9 +66,21 @@ def shell_command(argv: tuple[str, ...]) -> str:
     return shlex.join(argv)
 
 
+def with_model_at(argv: tuple[str, ...], files: tuple[RepoFile, ...], download_dir: str | None) -> tuple[str, ...]:
+    """The same command with ``-m`` naming where the files really are.
+
+    The plan names the first shard as the catalog lists it, in the folder from Settings; the download may have
+    gone to another folder, and the Hub's list can split a catalog quant differently.
+    """
+    out = list(argv)
+    if "-m" in out[:-1]:
+        out[out.index("-m") + 1] = model_path(files, download_dir)
+    return tuple(out)
+
+
 def rpc_server_argv(host: str, port: int) -> tuple[str, ...]:
     """The worker's side: expose its devices on ``host:port`` with the local tensor cache on (``-c``)."""
     return ("rpc-server", "-H", host, "-p", str(port), "-c")
 
 
-__all__ = ["DEFAULT_BINARY", "llama_server_argv", "model_path", "rpc_server_argv", "shell_command"]
+__all__ = ["DEFAULT_BINARY", "llama_server_argv", "model_path", "rpc_server_argv", "shell_command", "with_model_at"]

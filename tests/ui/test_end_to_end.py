@@ -369,9 +369,16 @@ def test_a_catalog_quant_downloads_the_files_the_hub_lists(hub, qtbot, tmp_path:
     qtbot.waitUntil(lambda: window.plan is not None and window.plan.model.name == model.name, timeout=30_000)
     window.select_quant(quant)
     dialog = window.download_selected()
+    elsewhere = tmp_path / "elsewhere"
+    dialog.set_dest(elsewhere)  # what choosing a folder with Change… does
     qtbot.waitUntil(dialog.download_button.isEnabled, timeout=10_000)  # after the Hub's list and the free space
     assert [f.size_bytes for f in dialog.shards()] == [len(d) for d in served.values()]
     dialog.download_button.click()
     qtbot.waitUntil(lambda: bool(window.downloads.rows) and window.downloads.rows[0].state == "done", timeout=30_000)
     for path, data in served.items():
-        assert (dest / path).read_bytes() == data
+        assert (elsewhere / path).read_bytes() == data
+    # planned again: the exact files, and a command that names them where they landed
+    assert window.settings.preferences.download_dir == str(elsewhere)
+    first = next(iter(served))
+    qtbot.waitUntil(lambda: str(elsewhere / first) in window.selected_option().llama_cpp_command, timeout=10_000)
+    assert window.model.option(quant).size_bytes == sum(len(d) for d in served.values())

@@ -61,7 +61,9 @@ def test_walk_with_files_already_on_disk_skips_the_download(wizard, fake, qtbot,
     risks.tick.setChecked(True)
     _next(wizard, Page.DONE)
     done = wizard.pages[Page.DONE]
-    assert done.command.toPlainText() == option.llama_cpp_command
+    # the plan's command, with -m where the files are (this setup's folder, not the plan's)
+    expected = option.llama_cpp_command.replace("/home/alice/models", str(tmp_path / "models"))
+    assert expected != option.llama_cpp_command and done.command.toPlainText() == expected
     # Export report here is the same dialog and writer as File > Export report
     from tests.ui.conftest import wait_task
     from ui.report_actions import ExportDialog
@@ -140,6 +142,10 @@ def test_the_download_page_offers_optional_files_and_another_folder(qtbot, fake,
     assert any(f"--mmproj {other / projector.path}" in label.text() for label in page.optional.findChildren(QLabel))
     qtbot.waitUntil(lambda: "every file is already in the folder" in page.summary.text(), timeout=5000)
     assert wizard.button(QWizard.WizardButton.NextButton).isEnabled()  # nothing left to wait for
+    _next(wizard, Page.DONE)
+    command = wizard.pages[Page.DONE].command.toPlainText()
+    assert f"-m {other / plan_files[0].path}" in command  # where this setup put the files, not Settings' folder
+    assert str(tmp_path / "models") not in command
 
 
 def test_choosing_another_quant_asks_for_the_licence_tick_again(wizard, qtbot) -> None:

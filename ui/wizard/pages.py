@@ -25,6 +25,7 @@ from advisor import settings as st
 from advisor.format import file_size, verdict_label
 from advisor.model.companions import companions_for
 from advisor.model.types import Model, RepoFile
+from advisor.plan.command import shell_command, with_model_at
 from advisor.plan.types import Plan
 from advisor.wizard import (
     PAGE_TITLES,
@@ -309,6 +310,7 @@ class DownloadPage(WizardPage):
         wizard.state_changed.connect(self._show_summary)
         self._shown_quant: str | None = None
         self._folder_dialog = None
+        self._handed_over_files: tuple[RepoFile, ...] = ()
 
     def initializePage(self) -> None:
         state = self.setup.state
@@ -430,6 +432,12 @@ class DownloadPage(WizardPage):
             self.setup.update_state(download_started=True)  # started again from the row's own button
         self.refresh_blocker()
 
+    def downloaded_files(self) -> tuple[RepoFile, ...]:
+        """The files this page started to download (the Hub's list for a catalog quant); empty before a start."""
+        if self.row is not None:
+            return tuple(f for f in self.row.spec.files if f.path not in self.row.spec.companions)
+        return self._handed_over_files
+
     def hand_over(self) -> DownloadRow | None:
         """The download still under way (or paused), detached from this page for the main window to keep."""
         row = self.row
@@ -437,6 +445,7 @@ class DownloadPage(WizardPage):
             return None
         row.state_changed.disconnect(self._on_row_state)
         self.row_holder.removeWidget(row)
+        self._handed_over_files = self.downloaded_files()
         row.setParent(None)
         self.row = None
         return row
@@ -497,8 +506,16 @@ class DonePage(WizardPage):
                     f"{name} is downloading into {state.download_dir}. It goes on in the main window's Downloads "
                     "panel after you press Finish; run the command below once it is done."
                 )
-            self.command.setPlainText(option.llama_cpp_command)
+            self.command.setPlainText(self._command(option))
         super().initializePage()
+
+    def _command(self, option) -> str:
+        """The plan's command, with ``-m`` where this setup put the files (its folder, the Hub's file names)."""
+        state = self.setup.state
+        if not option.llama_cpp_argv:
+            return option.llama_cpp_command
+        files = self.setup.pages[Page.DOWNLOAD].downloaded_files() or tuple(option.files)
+        return shell_command(with_model_at(tuple(option.llama_cpp_argv), files, state.download_dir))
 
     def copy_command(self) -> None:
         QGuiApplication.clipboard().setText(self.command.toPlainText())

@@ -66,3 +66,14 @@ def test_plan_fills_command_and_argv():
     assert shlex.split(o.llama_cpp_command) == list(o.llama_cpp_argv)
     assert _flag(o.llama_cpp_argv, "-m") == "/m/UD-Q4_K_M/MiniMax-M2.7-UD-Q4_K_M-00001-of-00004.gguf"
     assert int(_flag(o.llama_cpp_argv, "--n-cpu-moe")) == o.placement.n_cpu_moe
+
+
+def test_the_model_path_follows_the_files_and_folder_of_the_download() -> None:
+    from advisor.model.types import RepoFile
+    from advisor.plan.command import shell_command, with_model_at
+
+    argv = ("llama-server", "-m", "/a/Q8_0/m-Q8_0-00001-of-00005.gguf", "-c", "8192")
+    files = (RepoFile("Q8_0/m-Q8_0-00001-of-00006.gguf", 1), RepoFile("Q8_0/m-Q8_0-00002-of-00006.gguf", 1))
+    moved = with_model_at(argv, files, "/b")
+    assert moved == ("llama-server", "-m", "/b/Q8_0/m-Q8_0-00001-of-00006.gguf", "-c", "8192")
+    assert shell_command(with_model_at(("rpc-server", "-p", "1"), files, "/b")) == "rpc-server -p 1"  # no -m
