@@ -214,7 +214,7 @@ class DetailPane(QWidget):
             f"Speed while answering: {speed_range(option.decode_tps)} with an empty context, "
             f"{speed_range(option.decode_tps_at_context)} at {context_tokens(option.context)} tokens; "
             f"reading the prompt: {speed_range(option.prefill_tps)}.",
-            f"Longest context that fits ({kv} KV cache): {context_tokens(option.max_context.get(kv))}.",
+            _longest_words(option, kv),
         ]
         if option.estimate_basis:
             lines.append(f"Speed estimate based on {option.estimate_basis}.")
@@ -271,3 +271,15 @@ class DetailPane(QWidget):
         if self._option is not None and self._option.llama_cpp_command:
             QGuiApplication.clipboard().setText(self._option.llama_cpp_command)
             self.copy_button.setText("Copied")
+
+
+def _longest_words(option, kv: str) -> str:
+    """The longest context for this placement, and how far a placement with more in RAM would go."""
+    here = option.max_context.get(kv)
+    words = f"Longest context that fits ({kv} KV cache): {context_tokens(here)}"
+    if option.longest_context > (here or 0):
+        words += (
+            f" with this placement; up to {context_tokens(option.longest_context)} with more of the model in RAM "
+            "(slower: set the context slider to plan it)"
+        )
+    return words + "."

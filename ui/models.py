@@ -39,7 +39,7 @@ HEADER_TIPS = {
     Column.MAX_CONTEXT: (
         "The longest context that fits in memory with the KV cache type from Settings, keeping this option's "
         "placement (its -ngl and --n-cpu-moe). A longer context set with the slider is planned afresh and may "
-        "move more of the model to RAM."
+        "move more of the model to RAM; the detail pane says how far that goes."
     ),
     Column.RISK: "The most serious thing that could go wrong with this option",
 }

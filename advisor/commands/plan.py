@@ -147,6 +147,13 @@ def _size(n: int) -> str:
     return f"{n / 1e9:.1f} GB"
 
 
+def _contexts(o) -> str:
+    """'33K / 64K' for this placement's f16 / q8_0 cache, plus '(192K)' when another placement goes further."""
+    here = f"{_context(o.max_context.get('f16'))} / {_context(o.max_context.get('q8_0'))}"
+    best_here = max(o.max_context.values(), default=0)
+    return f"{here} ({_context(o.longest_context)})" if o.longest_context > best_here else here
+
+
 def _context(n: int | None) -> str:
     """The GUI's and the report's context figure ('34K', rounded down), with the table's '-' for none."""
     return context_tokens(n) if n else "-"
@@ -196,14 +203,14 @@ def render(result: Plan) -> str:
         + (f", on {_machine_words(head)}" if head else ""),
         "",
     ]
-    header = ("Quant", "Size", "Verdict", "Placement", "Max context f16/q8_0", "Tokens/s", "Worst risk")
+    header = ("Quant", "Size", "Verdict", "Placement", "Context f16/q8 (any)", "Tokens/s", "Worst risk")
     rows = [
         (
             o.quant,
             _size(o.size_bytes),
             VERDICT_WORDS.get(o.verdict, o.verdict.value),
             placement_words(o),
-            f"{_context(o.max_context.get('f16'))} / {_context(o.max_context.get('q8_0'))}",
+            _contexts(o),
             speed_words(o),
             risk_words(o),
         )

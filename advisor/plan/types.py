@@ -148,6 +148,9 @@ class OptionPlan:
     memory: tuple[DeviceMemory, ...] = ()
     context: int = 0
     max_context: dict[str, int] = field(default_factory=dict)  # by KV cache type: {"f16": .., "q8_0": ..}
+    #: The longest context (the plan's KV type) that runs from memory with any placement, not just this one's;
+    #: 0 when nothing does. At least ``max_context`` of that type.
+    longest_context: int = 0
     decode_tps: SpeedRange | None = None
     prefill_tps: SpeedRange | None = None
     decode_tps_at_context: SpeedRange | None = None

@@ -271,3 +271,15 @@ def test_correct_button_saves_the_corrections_and_replans(window, fake, qtbot) -
     assert again.form.ram.value() == 192.0
     again.reject()
     assert window.settings.preferences.overrides == overrides
+
+
+def test_the_detail_names_a_longer_context_that_another_placement_holds(window) -> None:
+    from dataclasses import replace
+
+    plan = window.plan
+    chosen = plan.option("UD-Q4_K_M")
+    assert "with more of the model in RAM" not in window.detail.summary.text()  # the fixture plan knows none
+    longer = replace(chosen, longest_context=196608)
+    window.show_plan(replace(plan, options=tuple(longer if o is chosen else o for o in plan.options)))
+    window.select_quant("UD-Q4_K_M")
+    assert "up to 192K with more of the model in RAM" in window.detail.summary.text()

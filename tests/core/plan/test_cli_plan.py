@@ -20,13 +20,15 @@ def test_table_reads_at_a_glance():
     text = render(p)
     lines = text.splitlines()
     header = next(line for line in lines if line.startswith("Quant"))
-    for column in ("Size", "Verdict", "Placement", "Max context", "Tokens/s", "Worst risk"):
+    for column in ("Size", "Verdict", "Placement", "Context f16/q8 (any)", "Tokens/s", "Worst risk"):
         assert column in header
     q4 = next(line for line in lines if line.startswith("UD-Q4_K_M "))
     assert "GPU + experts in RAM" in q4 and "--n-cpu-moe" in q4 and "140.0 GB" in q4
     # the GUI's and the report's context figures: whole K, rounded down, for every row and the header
     f16, q8 = p.option("UD-Q4_K_M").max_context["f16"], p.option("UD-Q4_K_M").max_context["q8_0"]
     assert f"{context_tokens(f16)} / {context_tokens(q8)}" in q4
+    longest = p.option("UD-Q4_K_M").longest_context  # with more of the model in RAM than this placement
+    assert (f"({context_tokens(longest)})" in q4) == (longest > max(f16, q8))
     assert "Context 32K tokens, f16 KV cache" in text
     assert not re.search(r"\d\.\dK|\d,\d{3} / ", text)
     assert "streams from disk" in next(line for line in lines if line.startswith("BF16 "))
@@ -110,3 +112,17 @@ def test_cli_flash_attention_off_with_quantized_v_is_one_clear_error(tmp_path, c
     assert code == 2
     err = capsys.readouterr().err
     assert "requires flash attention" in err and "Traceback" not in err
+
+
+def test_the_longest_context_is_where_planning_that_context_stops_running_from_memory():
+    from advisor.plan.planner import IN_MEMORY
+
+    hw = machine(128, gpus=(nvidia(),))
+    p = plan(minimax_model(), hw, PlanOptions(context=32768))
+    option = next(o for o in p.options if o.verdict in IN_MEMORY and o.longest_context < p.model.context_length)
+    longest = option.longest_context
+    assert longest >= option.max_context["f16"] and longest % 256 == 0
+    at = plan(minimax_model(), hw, PlanOptions(context=longest, quants=(option.quant,))).options[0]
+    beyond = plan(minimax_model(), hw, PlanOptions(context=longest + 256, quants=(option.quant,))).options[0]
+    assert at.verdict in IN_MEMORY and beyond.verdict not in IN_MEMORY
+    assert at.max_context["f16"] >= longest  # planned at that context, the placement holds it
