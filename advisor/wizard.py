@@ -53,6 +53,8 @@ class WizardState:
     #: The download was started here; it may go on in the main window after the wizard closes.
     download_started: bool = False
     download_finished: bool = False
+    #: The user fetches the files another way (the Done page says how).
+    download_skipped: bool = False
 
     def update(self, **changes: Any) -> WizardState:
         """A new state; choosing another model or quantization forgets what depended on the old one."""
@@ -62,7 +64,12 @@ class WizardState:
             state = replace(state, quant=keep or (state.plan.recommended if state.plan else None))
         if ("quant" in changes or "plan" in changes) and (state.quant, state.plan) != (self.quant, self.plan):
             state = replace(
-                state, licence_acknowledged=False, missing_files=None, download_started=False, download_finished=False
+                state,
+                licence_acknowledged=False,
+                missing_files=None,
+                download_started=False,
+                download_finished=False,
+                download_skipped=False,
             )
         return state
 
@@ -126,9 +133,12 @@ def blocker(page: Page, state: WizardState) -> str | None:
     if page is Page.RISKS and needs_licence_acknowledgement(state.plan) and not state.licence_acknowledged:
         name = state.plan.model.name if state.plan else "this model"
         return f"Tick the box to confirm you will use {name} only as its licence allows (no commercial use)."
-    started = state.download_started or state.download_finished
+    started = state.download_started or state.download_finished or state.download_skipped
     if page is Page.DOWNLOAD and not (started or files_already_present(state)):
-        return "Start the download to continue: it goes on in the main window while you finish here."
+        return (
+            "Start the download to continue (it goes on in the main window while you finish here), "
+            "or skip it to download the files yourself."
+        )
     return None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import threading
 
 import pytest
@@ -195,3 +196,20 @@ def test_correcting_the_machine_replans_the_chosen_model(wizard, fake, qtbot) ->
     qtbot.waitUntil(lambda: wizard.state.plan is not None, timeout=5000)
     assert fake.calls[-1][0] == "plan"
     assert wizard.state.plan.hardware[0].memory.total_bytes == 64 * 2**30
+
+
+def test_skipping_the_download_gives_the_hubs_own_command(wizard, qtbot, hub) -> None:
+    _to_quant_page(wizard, qtbot)
+    _next(wizard, Page.RISKS)
+    wizard.pages[Page.RISKS].tick.setChecked(True)
+    _next(wizard, Page.DOWNLOAD)
+    page = wizard.pages[Page.DOWNLOAD]
+    assert not wizard.button(QWizard.WizardButton.NextButton).isEnabled()
+    assert "or skip it" in page.blocker_label.text()
+    page.skip_button.click()
+    assert wizard.current_page_id() is Page.DONE
+    intro = html.unescape(wizard.pages[Page.DONE].intro.text())
+    folder = wizard.state.download_dir
+    assert "is not downloaded yet" in intro
+    assert f"hf download unsloth/MiniMax-M2.7-GGUF --include 'UD-Q4_K_M/*' --local-dir {folder}" in intro
+    assert wizard.pages[Page.DONE].command.toPlainText().startswith(f"llama-server -m {folder}/UD-Q4_K_M/")

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from advisor import settings as st
+from advisor.download.manual import manual_download
 from advisor.format import file_size, verdict_label
 from advisor.model.companions import companions_for
 from advisor.model.types import Model, RepoFile
@@ -296,6 +297,8 @@ class DownloadPage(WizardPage):
         self.live.failed.connect(self._list_failed)
         self.start_button = QPushButton("&Start download")
         self.start_button.clicked.connect(self.start)
+        self.skip_button = QPushButton("S&kip: I will download the files myself")
+        self.skip_button.clicked.connect(self.skip)
         self.row_holder = QVBoxLayout()
         self.body.addWidget(self.summary)
         self.body.addWidget(self.files)
@@ -303,7 +306,11 @@ class DownloadPage(WizardPage):
         self.body.addWidget(self.optional)
         self.body.addLayout(folder_row)
         self.body.addWidget(self.space_line)
-        self.body.addWidget(self.start_button, 0, Qt.AlignmentFlag.AlignLeft)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.start_button)
+        buttons.addWidget(self.skip_button)
+        buttons.addStretch(1)
+        self.body.addLayout(buttons)
         self.body.addLayout(self.row_holder)
         self.body.addStretch(1)
         self.row: DownloadRow | None = None
@@ -335,7 +342,7 @@ class DownloadPage(WizardPage):
                     self.list_note.setVisible(self.live.needed)
             self._show_folder()
         choosing = self.row is None
-        for widget in (self.start_button, self.change_folder):
+        for widget in (self.start_button, self.change_folder, self.skip_button):
             widget.setVisible(choosing)
         self.optional.setEnabled(choosing)
         super().initializePage()
@@ -417,11 +424,20 @@ class DownloadPage(WizardPage):
         self.row = DownloadRow(spec, self)
         self.row.state_changed.connect(self._on_row_state)
         self.row_holder.addWidget(self.row)
-        for widget in (self.start_button, self.change_folder):
+        for widget in (self.start_button, self.change_folder, self.skip_button):
             widget.hide()
         self.optional.setEnabled(False)
-        self.setup.update_state(download_started=True)
+        self.setup.update_state(download_started=True, download_skipped=False)
         self.row.start()
+
+    def skip(self) -> None:
+        """The user fetches the files another way: go on; the Done page says how and where."""
+        self.setup.update_state(download_skipped=True)
+        self.setup.next()
+
+    def manual_files(self) -> tuple[RepoFile, ...]:
+        """What to fetch by hand: the Hub's list when it answered, with the ticked optional files."""
+        return self._chosen_files()
 
     def _on_row_state(self, row_state: str) -> None:
         if row_state == "done":
@@ -501,6 +517,17 @@ class DonePage(WizardPage):
             name = f"{state.plan.model.name} · {option.quant}"
             if state.download_finished or files_already_present(state):
                 self.intro.setText(f"{name} is in {state.download_dir}.")
+            elif state.download_skipped and self.setup.model is not None and self.setup.model.repo:
+                manual = manual_download(
+                    self.setup.model.repo, self.setup.pages[Page.DOWNLOAD].manual_files(), state.download_dir or "."
+                )
+                self.intro.setText(
+                    f"{html.escape(name)} is not downloaded yet. "
+                    f"Fetch it into {html.escape(state.download_dir or '.')}, for example with the Hub's own tool "
+                    f"({html.escape(manual.install)}):"
+                    f"<br><code>{html.escape(manual.command)}</code><br>"
+                    "then run the command below."
+                )
             else:
                 self.intro.setText(
                     f"{name} is downloading into {state.download_dir}. It goes on in the main window's Downloads "

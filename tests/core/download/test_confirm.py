@@ -100,3 +100,14 @@ def test_downloading_a_catalog_quant_uses_the_hub_list(
     assert "an estimate from the bundled catalog" in captured.err
     for path, data in live:
         assert (dest / path).read_bytes() == data
+
+
+def test_the_manual_command_names_the_quants_folder_or_its_files() -> None:
+    from advisor.download.manual import manual_download
+
+    shards = (RepoFile("UD-Q4_K_M/m-00001-of-00002.gguf", 1), RepoFile("UD-Q4_K_M/m-00002-of-00002.gguf", 1))
+    cmd = manual_download("unsloth/M-GGUF", shards, "/data/my models").command
+    assert cmd == "hf download unsloth/M-GGUF --include 'UD-Q4_K_M/*' --local-dir '/data/my models'"
+    flat = (RepoFile("m-Q8_0.gguf", 1), RepoFile("mmproj-m-f16.gguf", 1))
+    cmd = manual_download("org/m", flat, "/data").command
+    assert cmd == "hf download org/m m-Q8_0.gguf mmproj-m-f16.gguf --local-dir /data"
