@@ -515,7 +515,13 @@ class DonePage(WizardPage):
         option = state.option
         if option is not None:
             name = f"{state.plan.model.name} · {option.quant}"
-            if state.download_finished or files_already_present(state):
+            ready = state.download_finished or files_already_present(state)
+            self.setSubTitle(
+                "The model is ready. Start it with the command below."
+                if ready
+                else "Once the files are in place, start the model with the command below."
+            )
+            if ready:
                 self.intro.setText(f"{name} is in {state.download_dir}.")
             elif state.download_skipped and self.setup.model is not None and self.setup.model.repo:
                 manual = manual_download(
