@@ -109,6 +109,7 @@ class MainWindow(QMainWindow):
         self._pending_model: str | None = None
         self._cluster_loading = False  # the saved other machines are being read: planning waits for them
         self._plan_generation = 0
+        self._asked_machines: dict[int, Hardware | list[Hardware]] = {}  # what each plan request was for
         self._probe_on_show = probe_on_show
         self._save_settings = save_settings
         self._started = False
@@ -355,6 +356,7 @@ class MainWindow(QMainWindow):
         backend = self.backend
         self._plan_generation += 1
         generation = self._plan_generation
+        self._asked_machines = {generation: hardware}
 
         def work(ctx: workers.TaskContext) -> tuple[Model, Plan]:
             model = backend.resolve(name, token, ctx.progress)
@@ -379,6 +381,7 @@ class MainWindow(QMainWindow):
         options = self.plan_options(context)
         self._plan_generation += 1
         generation = self._plan_generation
+        self._asked_machines = {generation: hardware}  # only the newest request's answer is shown
         self.statusBar().showMessage("Planning…")
         workers.run_task(
             lambda _ctx: (model, backend.plan(model, hardware, options)),
@@ -479,7 +482,11 @@ class MainWindow(QMainWindow):
             self.choose_model(name)
 
     def _on_cluster_changed(self) -> None:
-        """Keep the machines and the link in the settings (so they come back next launch), then re-plan."""
+        """Keep the machines and the link in the settings (so they come back next launch), then re-plan.
+
+        While a model is still being read there is nothing to re-plan yet; that reading plans for the machines it
+        started with, and its plan is redone when it arrives if they changed meanwhile (``_on_planned``).
+        """
         machines = tuple(st.SavedMachine(r.path, r.label, r.address) for r in self.cluster.sources())
         link = self.cluster.link_choice() if self.cluster.link.count() else None
         saved_link = st.SavedLink(link.name, link.gbps, link.latency_ms) if link else self.settings.ui.cluster_link
@@ -494,6 +501,9 @@ class MainWindow(QMainWindow):
         if generation != self._plan_generation:
             return  # an older request finished after a newer one was made: its plan is stale
         self.show_plan(plan, model)
+        asked = self._asked_machines.pop(generation, None)
+        if asked is not None and self.hardware is not None and asked != self.machines():
+            self._replan(self.detail.context_value())  # machines were added or removed while it was planned
 
     def show_plan(self, plan: Plan, model: Model | None = None) -> None:
         """Show ``plan`` (and remember ``model`` for re-planning); the selected quantization is kept if it exists."""

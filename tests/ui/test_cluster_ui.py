@@ -287,3 +287,28 @@ def test_when_every_saved_machine_is_gone_the_note_still_shows(qtbot, tmp_path, 
     qtbot.waitUntil(lambda: st.load().ui.cluster_machines == (), timeout=5_000)
     window.cluster.dismiss_note_button.click()
     assert not window.cluster.isVisible()
+
+
+def test_a_machine_added_while_the_model_is_read_is_in_the_plan(qtbot, tmp_path, monkeypatch) -> None:
+    import threading
+
+    from advisor.model.resolve import resolve_model
+
+    gate = threading.Event()
+
+    def slow_resolve(name, token, progress=None):
+        gate.wait(10)  # the model is still being read when the user adds a machine
+        return resolve_model(name)
+
+    settings = st.Settings().with_ui(first_run_done=True).with_preferences(last_model="minimax-m2.7")
+    window = MainWindow(
+        settings, Backend(probe=lambda: strix_halo("halo-a"), resolve=slow_resolve), save_settings=False
+    )
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.hardware is not None, timeout=10_000)
+    assert window.model is None
+    window.cluster.add_machine(strix_halo("halo-b"))
+    gate.set()
+    qtbot.waitUntil(lambda: window.plan is not None and len(window.plan.hardware) == 2, timeout=30_000)
+    assert [hw.label for hw in window.plan.hardware] == ["halo-a", "halo-b"]
