@@ -155,7 +155,12 @@ def option_summary(option: OptionPlan) -> Table:
             "Largest context",
             ", ".join(f"{fmt.context_tokens(v)} ({k} KV)" for k, v in option.max_context.items()) or "—",
         ),
-        ("Longest context, any placement (planned KV type)", fmt.context_tokens(option.longest_context)),
+        (
+            "Longest context, any placement (planned KV type)",
+            fmt.context_tokens(option.longest_context)
+            if option.longest_context
+            else "none: no placement holds it in memory",
+        ),
         ("Decode (empty context)", fmt.speed_range(option.decode_tps)),
         ("Decode (at planned context)", fmt.speed_range(option.decode_tps_at_context)),
         ("Prompt processing", fmt.speed_range(option.prefill_tps)),

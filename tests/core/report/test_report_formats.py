@@ -115,3 +115,19 @@ def test_write_is_atomic_and_format_follows_extension(report, tmp_path: Path) ->
     out = write_report(report, tmp_path / "r.html")
     assert out.read_text().startswith("<!DOCTYPE html>")
     assert not list(tmp_path.glob("*.partial"))
+
+
+def test_the_chosen_option_states_its_longest_context_with_any_placement(home: str) -> None:
+    from dataclasses import replace
+
+    from advisor.format import context_tokens
+
+    hw = two_gpu_machine(home=home)
+    plan = minimax_plan(hw, home=home)
+    chosen = plan.option(plan.recommended)
+    longer = replace(chosen, longest_context=196608)
+    plan = replace(plan, options=tuple(longer if o is chosen else o for o in plan.options))
+    text = render(build_report(hw, plan, quant=plan.recommended), "md").decode()
+    assert f"| Longest context, any placement (planned KV type) | {context_tokens(196608)} |" in text
+    none = replace(plan, options=tuple(replace(o, longest_context=0) for o in plan.options))
+    assert b"none: no placement holds it in memory" in render(build_report(hw, none, quant=plan.recommended), "md")
