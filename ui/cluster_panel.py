@@ -7,8 +7,6 @@ keeps the machines (file, name, address) and the link in the settings, and loads
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
@@ -27,26 +25,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from advisor import settings as st
 from advisor.format import mem_size
 from advisor.hardware.types import Hardware
 
-
-@dataclass(frozen=True)
-class MachineRequest:
-    """What the user typed in the Add machine dialog."""
-
-    path: str
-    label: str
-    address: str | None = None
-
-
-@dataclass(frozen=True)
-class LinkChoice:
-    """The link between the machines: a preset name, and optional measured figures that replace the preset's."""
-
-    name: str | None = None
-    gbps: float | None = None
-    latency_ms: float | None = None
+#: What the user typed in the Add machine dialog: exactly what the settings keep of a cluster machine.
+MachineRequest = st.SavedMachine
+#: The link between the machines (a preset name, optional measured figures): exactly what the settings keep.
+LinkChoice = st.SavedLink
 
 
 def link_presets() -> list[tuple[str, str]]:

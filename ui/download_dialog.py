@@ -88,6 +88,13 @@ class OptionalFiles(QGroupBox):
     def chosen(self) -> tuple[RepoFile, ...]:
         return tuple(file for box, file in self.boxes if box.isChecked())
 
+    def replace_files(self, files: tuple[RepoFile, ...], dest: Path) -> None:
+        """New versions of the files (the Hub's list), keeping what the user ticked, by path."""
+        ticked = {f.path for f in self.chosen()}
+        self.set_files(files, dest)
+        for box, file in self.boxes:
+            box.setChecked(file.path in ticked)
+
 
 class FreeSpaceLine(QLabel):
     """What a file set still needs against what is free in its folder, from the core's ``space_check`` on a worker.
@@ -207,6 +214,17 @@ class LiveFileList(QObject):
         return tuple(f for f in self.confirmed.files if _is_optional(f))
 
 
+def show_list_confirmed(note: QLabel, confirmed) -> None:
+    """What the Hub's answer changed in the list shown (or that it was exact)."""
+    note.setStyleSheet("")
+    note.setText(" ".join(confirmed.changes) or "Checked with the Hub: the sizes above are exact.")
+
+
+def show_list_failed(note: QLabel, message: str) -> None:
+    note.setStyleSheet(WARNING_STYLE)
+    note.setText(f"Could not check the files on the Hub, so nothing can be downloaded now: {message}")
+
+
 def _is_optional(file: RepoFile) -> bool:
     return companion_kind(file.path) is not None
 
@@ -299,17 +317,12 @@ class DownloadDialog(QDialog):
 
     def _list_confirmed(self, confirmed) -> None:
         self.files_label.setText(files_text(self.shards()))
-        ticked = {f.path for f in self.optional.chosen()}
-        self.optional.set_files(self.live.companions(self._planned_companions), self.dest)
-        for box, file in self.optional.boxes:
-            box.setChecked(file.path in ticked)
-        self.list_note.setStyleSheet("")
-        self.list_note.setText(" ".join(confirmed.changes) or "Checked with the Hub: the sizes above are exact.")
+        self.optional.replace_files(self.live.companions(self._planned_companions), self.dest)
+        show_list_confirmed(self.list_note, confirmed)
         self._selection_changed()
 
     def _list_failed(self, message: str) -> None:
-        self.list_note.setStyleSheet(WARNING_STYLE)
-        self.list_note.setText(f"Could not check the files on the Hub, so nothing can be downloaded now: {message}")
+        show_list_failed(self.list_note, message)
         self.download_button.setEnabled(False)
 
     def _space_checked(self, fits: bool) -> None:

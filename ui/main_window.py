@@ -38,7 +38,7 @@ from advisor.model.types import Model
 from advisor.plan.types import OptionPlan, Plan, PlanOptions
 from ui import workers
 from ui.backend import Backend, default_backend
-from ui.cluster_panel import AddMachineDialog, ClusterPanel, LinkChoice, MachineRequest
+from ui.cluster_panel import AddMachineDialog, ClusterPanel, MachineRequest
 from ui.detail_pane import DetailPane
 from ui.downloads import DownloadsPanel
 from ui.errors import show_error
@@ -447,7 +447,7 @@ class MainWindow(QMainWindow):
             loaded, failed = [], []
             taken = {"head"}
             for machine in saved:
-                request = MachineRequest(machine.path, machine.label, machine.address)
+                request = machine  # a saved machine is the request that added it
                 try:
                     check_machine_request(request, taken)
                     hw = load_hardware_file(request.path)
@@ -466,7 +466,7 @@ class MainWindow(QMainWindow):
                 self.cluster.show_note(dropped_machines_note(failed))
                 self.statusBar().showMessage(dropped_machines_note(failed), 15_000)
             # changed() saves the machines that loaded (dropping the others) and re-plans
-            self.cluster.restore(loaded, LinkChoice(link.name, link.gbps, link.latency_ms))
+            self.cluster.restore(loaded, link)
             self._resume_pending_model()
 
         def crashed(exc: BaseException) -> None:
@@ -487,9 +487,9 @@ class MainWindow(QMainWindow):
         While a model is still being read there is nothing to re-plan yet; that reading plans for the machines it
         started with, and its plan is redone when it arrives if they changed meanwhile (``_on_planned``).
         """
-        machines = tuple(st.SavedMachine(r.path, r.label, r.address) for r in self.cluster.sources())
+        machines = tuple(self.cluster.sources())
         link = self.cluster.link_choice() if self.cluster.link.count() else None
-        saved_link = st.SavedLink(link.name, link.gbps, link.latency_ms) if link else self.settings.ui.cluster_link
+        saved_link = link if link else self.settings.ui.cluster_link
         if (machines, saved_link) != (self.settings.ui.cluster_machines, self.settings.ui.cluster_link):
             self._update_settings(self.settings.with_ui(cluster_machines=machines, cluster_link=saved_link))
         self._replan(self.detail.context_value())

@@ -40,7 +40,15 @@ from advisor.wizard import (
 )
 from ui import workers
 from ui.detail_pane import command_box, risk_html, sentence
-from ui.download_dialog import WARNING_STYLE, FreeSpaceLine, LiveFileList, OptionalFiles, choose_folder, files_text
+from ui.download_dialog import (
+    FreeSpaceLine,
+    LiveFileList,
+    OptionalFiles,
+    choose_folder,
+    files_text,
+    show_list_confirmed,
+    show_list_failed,
+)
 from ui.downloads import DownloadRow, pending_for, spec_for
 from ui.errors import show_error
 from ui.model_picker import ModelPicker
@@ -389,18 +397,13 @@ class DownloadPage(WizardPage):
         if option is None or model is None:
             return
         self.files.setText(files_text(self._shards()))
-        ticked = {f.path for f in self.optional.chosen()}
-        self.optional.set_files(
-            self.live.companions(companions_for(model, option.quant)), Path(self.setup.state.download_dir or ".")
-        )
-        for box, file in self.optional.boxes:
-            box.setChecked(file.path in ticked)
-        self.list_note.setText(" ".join(confirmed.changes) or "Checked with the Hub: the sizes above are exact.")
+        companions = self.live.companions(companions_for(model, option.quant))
+        self.optional.replace_files(companions, Path(self.setup.state.download_dir or "."))
+        show_list_confirmed(self.list_note, confirmed)
         self._check_space()
 
     def _list_failed(self, message: str) -> None:
-        self.list_note.setStyleSheet(WARNING_STYLE)
-        self.list_note.setText(f"Could not check the files on the Hub, so nothing can be downloaded now: {message}")
+        show_list_failed(self.list_note, message)
         self.start_button.setEnabled(False)
 
     def _check_space(self) -> None:
