@@ -373,6 +373,15 @@ def quant_size(a: Arch, ftype: str) -> int:
     return header_estimate(a) + by["token_embd"] + by["output"] + by["dense"] + by["expert"]
 
 
+def file_rows(folder, stem, sizes, source, basis_of, sha256=None) -> list[dict]:
+    """The catalog's per-file entries: shard paths with their sizes, one basis sentence each, known hashes."""
+    hashes = sha256 or [None] * len(sizes)
+    return [
+        {"path": p, "size_bytes": s, "sha256": hashes[k], "source": source, "basis": basis_of(k)}
+        for k, (p, s) in enumerate(zip(shard_paths(folder, stem, len(sizes)), sizes, strict=True))
+    ]
+
+
 def quant(
     a: Arch,
     name: str,
@@ -405,30 +414,26 @@ def quant(
         # exact per-file byte counts (a file listing, a download manifest): no rounding, no even split
         sizes = list(sizes_bytes)
         size = sum(sizes)
-        files = [
-            {
-                "path": p,
-                "size_bytes": s,
-                "sha256": (sha256 or [None] * len(sizes))[k],
-                "source": source,
-                "basis": files_basis[k] if isinstance(files_basis, list) else files_basis or "published: exact size",
-            }
-            for k, (p, s) in enumerate(zip(shard_paths(folder, stem, len(sizes)), sizes, strict=True))
-        ]
+        files = file_rows(
+            folder,
+            stem,
+            sizes,
+            source,
+            lambda k: files_basis[k] if isinstance(files_basis, list) else files_basis or "published: exact size",
+            sha256,
+        )
         size_basis = total_basis or "published per-file exact byte sizes summed"
     elif sizes_gb is not None:
         sizes = [gb(s) for s in sizes_gb]
         size = sum(sizes)
-        files = [
-            {
-                "path": p,
-                "size_bytes": s,
-                "sha256": (sha256 or [None] * len(sizes))[k],
-                "source": source,
-                "basis": "derived: size shown on the page (3 significant digits, decimal GB) x 1e9",
-            }
-            for k, (p, s) in enumerate(zip(shard_paths(folder, stem, len(sizes)), sizes, strict=True))
-        ]
+        files = file_rows(
+            folder,
+            stem,
+            sizes,
+            source,
+            lambda _k: "derived: size shown on the page (3 significant digits, decimal GB) x 1e9",
+            sha256,
+        )
         size_basis = "published per-file sizes summed; each is the page's decimal-GB figure x 1e9 (+-0.5% rounding)"
     else:
         if total_bytes is None:
@@ -451,18 +456,12 @@ def quant(
             per = size // n
             sizes = [per] * (n - 1) + [size - per * (n - 1)]
             even = "; total split evenly over the shards"
-        files = [
-            {
-                "path": p,
-                "size_bytes": s,
-                "sha256": None,
-                "source": source,
-                "basis": "derived: " + (shard_basis or "single file") + even
-                if n > 1
-                else "derived: single file of the quant's total size",
-            }
-            for p, s in zip(shard_paths(folder, stem, n), sizes, strict=True)
-        ]
+        basis = (
+            "derived: " + (shard_basis or "single file") + even
+            if n > 1
+            else "derived: single file of the quant's total size"
+        )
+        files = file_rows(folder, stem, sizes, source, lambda _k: basis, None)
     residual = size - predicted
     dev = residual / size * 100
     if sizes_bytes is not None or sizes_gb is not None or total_bytes is not None:
