@@ -169,6 +169,20 @@ def rpc_constants() -> dict:
         return tomllib.load(fh)["rpc"]
 
 
+#: Placements that hold the whole model in memory (one machine's or several): what "fits" means for a context.
+IN_MEMORY = frozenset(
+    {
+        Verdict.GPU,
+        Verdict.MULTI_GPU,
+        Verdict.UNIFIED,
+        Verdict.EXPERTS_ON_CPU,
+        Verdict.PARTIAL_OFFLOAD,
+        Verdict.CPU,
+        Verdict.RPC_CLUSTER,
+    }
+)
+
+
 def plan_option(
     model: Model,
     option: QuantOption,
@@ -208,6 +222,9 @@ def plan_option(
     if shortfall:
         verdict, reason = Verdict.IMPOSSIBLE, shortfall
 
+    here = contexts.get(request.type_k, 0) if verdict in IN_MEMORY else 0
+    longest = max(here, _longest_context(facts, weights, hardware, workers, request, options, known=here))
+
     argv = llama_server_argv(option.files, layout, sized_request, download_dir=options.download_dir)
     clustered = verdict is Verdict.RPC_CLUSTER
     # the speed model plans one machine; RPC hops are not in it yet, so a cluster gets no made-up figure
@@ -222,6 +239,7 @@ def plan_option(
         memory=chosen.memory,
         context=request.context,
         max_context=contexts,
+        longest_context=longest,
         decode_tps=speed.decode_tps if speed else None,
         prefill_tps=speed.prefill_tps if speed else None,
         decode_tps_at_context=speed.decode_tps_at_context if speed else None,
@@ -345,20 +363,54 @@ def _summary(model: Model) -> ModelSummary:
     )
 
 
-def _machines(hardware: Hardware | Sequence[Hardware]) -> tuple[Hardware, ...]:
+def _longest_context(
+    facts: ModelFacts,
+    weights: WeightMap,
+    head: Hardware,
+    workers: Sequence[Worker],
+    request: MemoryRequest,
+    options: PlanOptions,
+    *,
+    known: int,
+) -> int:
+    """The longest context at which the quant still runs from memory with SOME placement (0: none does).
+
+    An option's ``max_context`` keeps the placement chosen for the planned context; a longer context can still
+    fit when more of the model moves to RAM (more ``--n-cpu-moe`` layers, a lower ``-ngl``). This searches the
+    context (llama.cpp's 256-cell steps, up to the trained length) with the placement choice ``plan`` makes.
+    ``known`` is a context already known to fit with this option's placement: at the trained length there is
+    nothing longer to look for.
+    """
+    step = memory_constants().context_pad
+    if known >= facts.context_length:
+        return known
+
+    def fits(units: int) -> bool:
+        context = replace(request, context=units * step)
+        return _cluster_choice(facts, weights, head, workers, context, options).verdict in IN_MEMORY
+
+    top = max(1, facts.context_length // step)
+    if fits(top):  # small quants: the whole trained length, in one look
+        return top * step
+    # Bracket with the planned context first: the search then spans only one side of it.
+    planned = min(top, max(1, request.context // step))
+    best = largest_true(planned, top - 1, fits) if fits(planned) else largest_true(1, planned - 1, fits)
+    return best * step if best else 0
+
+
+def plan(model: Model, hardware: Hardware | Sequence[Hardware], options: PlanOptions = DEFAULT_OPTIONS) -> Plan:
+    """Plan every quantization of ``model`` for ``hardware`` (the first machine when several are given)."""
     machines = (hardware,) if isinstance(hardware, Hardware) else tuple(hardware)
     if not machines:
         raise RigfitError("No hardware to plan for.", hint="Give a hardware file, or let Rigfit probe this machine.")
-    return machines
-
-
-def _memory_request(facts: ModelFacts, options: PlanOptions) -> MemoryRequest:
+    head = machines[0]
+    facts = model.facts
     context = options.context or default_context(facts)
     if context <= 0:
         raise RigfitError(f"The context must be a positive number of tokens, not {context}.")
     flash = True if options.flash_attention is None else options.flash_attention
     check_kv_types(options.kv_type_k, options.kv_type_v, flash)
-    return MemoryRequest(
+    request = MemoryRequest(
         context=context,
         type_k=options.kv_type_k.lower(),
         type_v=options.kv_type_v.lower(),
@@ -368,78 +420,11 @@ def _memory_request(facts: ModelFacts, options: PlanOptions) -> MemoryRequest:
         parallel=options.parallel,
         mmap=options.mmap,
     )
-
-
-#: Placements that hold the whole model in memory (one machine's or several): what "fits" means for a context.
-IN_MEMORY = frozenset(
-    {
-        Verdict.GPU,
-        Verdict.MULTI_GPU,
-        Verdict.UNIFIED,
-        Verdict.EXPERTS_ON_CPU,
-        Verdict.PARTIAL_OFFLOAD,
-        Verdict.CPU,
-        Verdict.RPC_CLUSTER,
-    }
-)
-
-
-def longest_context(
-    model: Model, hardware: Hardware | Sequence[Hardware], options: PlanOptions, quant: str
-) -> tuple[int, Verdict | None]:
-    """The longest context at which ``quant`` still runs from memory with SOME placement, and that placement.
-
-    An option's ``max_context`` keeps the placement chosen for the planned context; a longer context can still
-    fit when more of the model moves to RAM (more ``--n-cpu-moe`` layers, a lower ``-ngl``). This searches the
-    context (llama.cpp's 256-cell steps, up to the trained length) with the same placement choice ``plan`` makes.
-    Returns ``(0, None)`` when not even the smallest context runs from memory.
-    """
-    machines = _machines(hardware)
-    facts = model.facts
-    option = model.option(quant)
-    request = _memory_request(facts, options)
-    weights = weight_map_for(facts, option)
-    workers = cluster_workers(machines, int(rpc_constants()["default_port"]))
-    step = memory_constants().context_pad
-    verdicts: dict[int, Verdict] = {}
-
-    def fits(units: int) -> bool:
-        choice = _cluster_choice(facts, weights, machines[0], workers, replace(request, context=units * step), options)
-        verdicts[units] = choice.verdict
-        return choice.verdict in IN_MEMORY
-
-    top = max(1, facts.context_length // step)
-    if fits(top):  # small quants: the whole trained length, in one look
-        return top * step, verdicts[top]
-    # Bracket with the planned context first: the search then spans only one side of it.
-    planned = min(top, max(1, request.context // step))
-    best = largest_true(planned, top - 1, fits) if fits(planned) else largest_true(1, planned - 1, fits)
-    return (best * step, verdicts[best]) if best else (0, None)
-
-
-def _with_longest_context(
-    model: Model, machines: tuple[Hardware, ...], options: PlanOptions, option: OptionPlan
-) -> OptionPlan:
-    here = option.max_context.get(options.kv_type_k.lower(), 0) if option.verdict in IN_MEMORY else 0
-    if here >= model.facts.context_length:
-        return replace(option, longest_context=here)  # the trained length: nothing longer to look for
-    longest, _verdict = longest_context(model, machines, options, option.quant)
-    return replace(option, longest_context=max(here, longest))
-
-
-def plan(model: Model, hardware: Hardware | Sequence[Hardware], options: PlanOptions = DEFAULT_OPTIONS) -> Plan:
-    """Plan every quantization of ``model`` for ``hardware`` (the first machine when several are given)."""
-    machines = _machines(hardware)
-    head = machines[0]
-    facts = model.facts
-    request = _memory_request(facts, options)
-    context = request.context
     chosen = [model.option(q) for q in options.quants] if options.quants else list(model.options)
     if not chosen:
         raise RigfitError(f"{model.name} lists no GGUF quantizations to plan.")
     workers = cluster_workers(machines, int(rpc_constants()["default_port"]))
     planned = tuple(plan_option(model, opt, head, request, options, workers) for opt in chosen)
-    planned = tuple(_with_longest_context(model, machines, options, o) for o in planned)
     recommended, why = recommend(planned, head, facts.total_params)
     return Plan(
         model=_summary(model),
@@ -452,4 +437,4 @@ def plan(model: Model, hardware: Hardware | Sequence[Hardware], options: PlanOpt
     )
 
 
-__all__ = ["IN_MEMORY", "default_context", "longest_context", "plan", "plan_option", "proxy_decode_tps", "recommend"]
+__all__ = ["IN_MEMORY", "default_context", "plan", "plan_option", "proxy_decode_tps", "recommend"]
