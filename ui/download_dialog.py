@@ -138,10 +138,10 @@ class FreeSpaceLine(QLabel):
             self.setStyleSheet("")
             self.setText(check.summary)
         else:
-            shortfall = check.remaining_bytes + check.margin_bytes - check.free_bytes
             self.setStyleSheet(WARNING_STYLE)
             self.setText(
-                f"{check.summary} It does not fit: free {file_size(shortfall)} there or choose another folder."
+                f"{check.summary} It does not fit: free {file_size(check.shortfall_bytes)} there or choose another "
+                "folder."
             )
         self.checked.emit(check.fits)
 
@@ -182,12 +182,7 @@ class LiveFileList(QObject):
         def failed(exc: BaseException) -> None:
             if not isValid(self):
                 return
-            message = getattr(exc, "message", None) or str(exc)
-            hint = getattr(exc, "hint", None)
-            message = message.rstrip()
-            if hint:
-                message = f"{message}{'' if message.endswith(('.', '!', '?')) else '.'} {hint}"
-            self.error = message
+            self.error = str(exc)  # a RigfitError's message, then its hint on the next line
             self.failed.emit(self.error)
 
         def ready(confirmed) -> None:
@@ -212,6 +207,13 @@ class LiveFileList(QObject):
         if self.confirmed is None:
             return planned
         return tuple(f for f in self.confirmed.files if _is_optional(f))
+
+
+def show_list_checking(note: QLabel, quant: str, needed: bool) -> None:
+    """While the Hub is asked for a catalog quant's real list (shown only when it is asked)."""
+    note.setStyleSheet("")
+    note.setText(f"Checking {quant}'s files on the Hub (the catalog's sizes are estimates)…")
+    note.setVisible(needed)
 
 
 def show_list_confirmed(note: QLabel, confirmed) -> None:
@@ -289,9 +291,7 @@ class DownloadDialog(QDialog):
         self.setMinimumWidth(560)
         self._folder_dialog: QFileDialog | None = None
         self.live.start(model, option.quant, tuple(option.files), self._planned_companions)
-        if self.live.needed:
-            self.list_note.setText(f"Checking {option.quant}'s files on the Hub (the catalog's sizes are estimates)…")
-            self.list_note.show()
+        show_list_checking(self.list_note, option.quant, self.live.needed)
         self._selection_changed()
 
     # --- what the caller reads ------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 import advisor
 from advisor import settings as st
 from advisor.hardware.types import Hardware, load_hardware_file
-from advisor.model.types import Model
+from advisor.model.types import Model, option_named
 from advisor.plan.types import OptionPlan, Plan, PlanOptions
 from ui import workers
 from ui.backend import Backend, default_backend
@@ -583,7 +583,7 @@ class MainWindow(QMainWindow):
         if Path(dest) != st.download_dir(self.settings):
             self._update_settings(self.settings.with_preferences(download_dir=str(dest)))
             changed = True
-        current = next((o for o in model.options if o.quant == quant), None)
+        current = option_named(model.options, quant)
         if current is not None and tuple(current.files) != tuple(shards):
             exact = replace(current, files=tuple(shards), size_bytes=sum(f.size_bytes for f in shards))
             if self.model is model:

@@ -22,7 +22,7 @@ from advisor.download import transfer
 from advisor.download.transfer import FileTarget, RetryPolicy, TransferStopped
 from advisor.errors import DiskFullError, DownloadError, RigfitError
 from advisor.format import file_size
-from advisor.model.types import QuantOption, RepoFile
+from advisor.model.types import QuantOption, RepoFile, option_named
 from advisor.plan.types import OptionPlan
 
 #: Never start a download that would leave less than this free (plus 1 % of the bytes to fetch).
@@ -147,10 +147,6 @@ class ConfirmedFiles:
     files: tuple[RepoFile, ...]  # the quant's shards, then the asked-for optional files
     changes: tuple[str, ...] = ()  # sentences for the user; empty when the plan's list was exact
 
-    @property
-    def total_bytes(self) -> int:
-        return sum(f.size_bytes for f in self.files)
-
 
 def needs_confirmation(source: str, files: Sequence[RepoFile]) -> bool:
     """Whether a planned file list must be checked with the Hub before downloading.
@@ -177,7 +173,7 @@ def confirm_files(
 
     listing = hub.list_files(repo_id, revision or "main", explicit_token=token)
     grouping = group_quant_options(listing)
-    option = next((o for o in grouping.options if o.quant.lower() == quant.lower()), None)
+    option = option_named(grouping.options, quant)
     if option is None:
         names = ", ".join(o.quant for o in grouping.options) or "none"
         raise DownloadError(
@@ -230,8 +226,15 @@ class SpaceCheck:
     free_bytes: int
 
     @property
+    def shortfall_bytes(self) -> int:
+        """How much more must be freed there (0 when it fits)."""
+        if self.remaining_bytes == 0:
+            return 0
+        return max(0, self.remaining_bytes + self.margin_bytes - self.free_bytes)
+
+    @property
     def fits(self) -> bool:
-        return self.remaining_bytes == 0 or self.free_bytes >= self.remaining_bytes + self.margin_bytes
+        return self.shortfall_bytes == 0
 
     @property
     def summary(self) -> str:
@@ -256,12 +259,11 @@ def check_disk_space(request: DownloadRequest) -> None:
     """Refuse to start when the remaining bytes plus a margin do not fit."""
     check = space_check(request)
     if not check.fits:
-        shortfall = check.remaining_bytes + check.margin_bytes - check.free_bytes
         raise DiskFullError(
             f"Not enough disk space in {request.dest_dir}: the download needs {file_size(check.remaining_bytes)} "
             f"more (plus {file_size(check.margin_bytes)} to spare), but only {file_size(check.free_bytes)} is "
             "free there.",
-            hint=f"Free at least {file_size(shortfall)} there, or choose another folder.",
+            hint=f"Free at least {file_size(check.shortfall_bytes)} there, or choose another folder.",
         )
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import PurePosixPath
 
-from advisor.model.types import Model, RepoFile
+from advisor.model.types import Model, RepoFile, option_named
 from advisor.resources import resource_path
 from advisor.serialize import SchemaError
 
@@ -63,10 +63,8 @@ def companion_kind(path: str) -> CompanionKind | None:
 
 def companions_for(model: Model, quant: str) -> tuple[RepoFile, ...]:
     """The optional files offered with ``quant`` of ``model`` (none when the model has no such quant)."""
-    for option in model.options:
-        if option.quant.lower() == quant.lower():
-            return option.companions
-    return ()
+    option = option_named(model.options, quant)
+    return option.companions if option is not None else ()
 
 
 def usage_text(kind: CompanionKind, local_path: str) -> str:

@@ -6,7 +6,9 @@ bundled catalog, so the planner has one input shape and plans a catalog model ex
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Protocol, TypeVar
 
 
 @dataclass(frozen=True)
@@ -141,6 +143,18 @@ class LicenceInfo:
     source: str | None = None
 
 
+class _Named(Protocol):
+    quant: str
+
+
+_N = TypeVar("_N", bound=_Named)
+
+
+def option_named(options: Iterable[_N], quant: str) -> _N | None:
+    """The option whose quant tag is ``quant`` (case-insensitive), or None: one lookup for every list of options."""
+    return next((o for o in options if o.quant.lower() == quant.lower()), None)
+
+
 @dataclass(frozen=True)
 class Model:
     id: str  # what the user typed, normalised: catalog id, repo id or file path
@@ -155,9 +169,9 @@ class Model:
 
     def option(self, quant: str) -> QuantOption:
         """The option named ``quant`` (case-insensitive)."""
-        for opt in self.options:
-            if opt.quant.lower() == quant.lower():
-                return opt
+        found = option_named(self.options, quant)
+        if found is not None:
+            return found
         from advisor.errors import RigfitError
 
         names = ", ".join(o.quant for o in self.options) or "none"

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from advisor.hardware.types import Hardware
-from advisor.model.types import RepoFile
+from advisor.model.types import RepoFile, option_named
 from advisor.serialize import to_dict
 
 PLAN_SCHEMA = "rigfit.plan/1"
@@ -190,10 +190,10 @@ class Plan:
     recommended_reason: str | None = None
 
     def option(self, quant: str) -> OptionPlan:
-        for opt in self.options:
-            if opt.quant.lower() == quant.lower():
-                return opt
-        raise KeyError(quant)
+        found = option_named(self.options, quant)
+        if found is None:
+            raise KeyError(quant)
+        return found
 
     def to_dict(self) -> dict[str, Any]:
         data = to_dict(self)

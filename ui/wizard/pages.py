@@ -46,6 +46,7 @@ from ui.download_dialog import (
     OptionalFiles,
     choose_folder,
     files_text,
+    show_list_checking,
     show_list_confirmed,
     show_list_failed,
 )
@@ -325,7 +326,6 @@ class DownloadPage(WizardPage):
         wizard.state_changed.connect(self._show_summary)
         self._shown_quant: str | None = None
         self._folder_dialog = None
-        self._handed_over_files: tuple[RepoFile, ...] = ()
 
     def initializePage(self) -> None:
         state = self.setup.state
@@ -343,11 +343,7 @@ class DownloadPage(WizardPage):
                 self._shown_quant = option.quant
                 if model is not None and self.row is None:
                     self.live.start(model, option.quant, tuple(option.files), companions)
-                    self.list_note.setStyleSheet("")
-                    self.list_note.setText(
-                        f"Checking {option.quant}'s files on the Hub (the catalog's sizes are estimates)…"
-                    )
-                    self.list_note.setVisible(self.live.needed)
+                    show_list_checking(self.list_note, option.quant, self.live.needed)
             self._show_folder()
         choosing = self.row is None
         for widget in (self.start_button, self.change_folder, self.skip_button):
@@ -385,18 +381,19 @@ class DownloadPage(WizardPage):
         self.folder.setText(f"Into: {self.setup.state.download_dir}")
         self._check_space()
 
-    def _shards(self) -> tuple[RepoFile, ...]:
+    def shards(self) -> tuple[RepoFile, ...]:
+        """The chosen option's files: the Hub's list once it answered, else the plan's."""
         option = self.setup.state.option
         return self.live.shards(tuple(option.files)) if option else ()
 
     def _chosen_files(self) -> tuple[RepoFile, ...]:
-        return self._shards() + self.optional.chosen()
+        return self.shards() + self.optional.chosen()
 
     def _list_confirmed(self, confirmed) -> None:
         option, model = self.setup.state.option, self.setup.model
         if option is None or model is None:
             return
-        self.files.setText(files_text(self._shards()))
+        self.files.setText(files_text(self.shards()))
         companions = self.live.companions(companions_for(model, option.quant))
         self.optional.replace_files(companions, Path(self.setup.state.download_dir or "."))
         show_list_confirmed(self.list_note, confirmed)
@@ -423,7 +420,7 @@ class DownloadPage(WizardPage):
         model = self.setup.model
         if state.option is None or model is None or not state.download_dir:
             return
-        spec = spec_for(model, state.option, state.download_dir, self.optional.chosen(), self._shards())
+        spec = spec_for(model, state.option, state.download_dir, self.optional.chosen(), self.shards())
         self.row = DownloadRow(spec, self)
         self.row.state_changed.connect(self._on_row_state)
         self.row_holder.addWidget(self.row)
@@ -451,12 +448,6 @@ class DownloadPage(WizardPage):
             self.setup.update_state(download_started=True)  # started again from the row's own button
         self.refresh_blocker()
 
-    def downloaded_files(self) -> tuple[RepoFile, ...]:
-        """The files this page started to download (the Hub's list for a catalog quant); empty before a start."""
-        if self.row is not None:
-            return tuple(f for f in self.row.spec.files if f.path not in self.row.spec.companions)
-        return self._handed_over_files
-
     def hand_over(self) -> DownloadRow | None:
         """The download still under way (or paused), detached from this page for the main window to keep."""
         row = self.row
@@ -464,7 +455,6 @@ class DownloadPage(WizardPage):
             return None
         row.state_changed.disconnect(self._on_row_state)
         self.row_holder.removeWidget(row)
-        self._handed_over_files = self.downloaded_files()
         row.setParent(None)
         self.row = None
         return row
@@ -550,7 +540,9 @@ class DonePage(WizardPage):
         state = self.setup.state
         if not option.llama_cpp_argv:
             return option.llama_cpp_command
-        files = self.setup.pages[Page.DOWNLOAD].downloaded_files() or tuple(option.files)
+        # started or skipped here: the page's list (the Hub's for a catalog quant); else the files already there
+        fetched = state.download_started or state.download_skipped
+        files = self.setup.pages[Page.DOWNLOAD].shards() if fetched else tuple(option.files)
         return shell_command(with_model_at(tuple(option.llama_cpp_argv), files, state.download_dir))
 
     def copy_command(self) -> None:
